@@ -1,0 +1,68 @@
+//! The catalogue of events and the [`EventPayload`] trait that ties each
+//! generated payload type to its event name and action.
+
+use crate::Event;
+
+/// One event of the catalogue: its name and its actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventSpec {
+    /// The `X-ICR-Event` name.
+    pub name: &'static str,
+    /// Its actions in schema order; empty for an event without actions (`ping`).
+    pub actions: &'static [&'static str],
+    /// What the event means.
+    pub description: &'static str,
+}
+
+impl EventSpec {
+    /// A catalogue entry (used by the generated code).
+    pub const fn new(
+        name: &'static str,
+        actions: &'static [&'static str],
+        description: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            actions,
+            description,
+        }
+    }
+
+    /// `event.action` for each action, or the bare name for an event without
+    /// actions.
+    pub fn keys(&self) -> Vec<String> {
+        if self.actions.is_empty() {
+            vec![self.name.to_owned()]
+        } else {
+            self.actions
+                .iter()
+                .map(|action| format!("{}.{action}", self.name))
+                .collect()
+        }
+    }
+}
+
+/// A type that is the payload of one event, or of one action of an event.
+///
+/// Implemented by the generated types: `CreditTransferCompleted` has
+/// `EVENT = "credit_transfer"` and `ACTION = Some("completed")`;
+/// `CreditTransferEvent` (every action) and `PingEvent` have `ACTION = None`.
+pub trait EventPayload: Sized {
+    /// The event name.
+    const EVENT: &'static str;
+    /// The action, or `None` for a type that covers a whole event.
+    const ACTION: Option<&'static str>;
+
+    /// Takes the payload out of `event` when it is of this type, or gives the
+    /// event back.
+    ///
+    /// # Errors
+    /// The event itself, unchanged, when it holds another type.
+    fn from_event(event: Event) -> Result<Self, Event>;
+}
+
+/// Finds an event of the catalogue by name.
+pub fn event_spec(name: &str) -> Option<&'static EventSpec> {
+    crate::types::CATALOGUE.iter().find(|spec| spec.name == name)
+}

@@ -1,0 +1,89 @@
+//! Parse errors: what went wrong turning verified bytes into a typed
+//! [`Event`](crate::Event), with the JSON path of the first problem.
+
+use std::fmt;
+
+/// Why a payload could not be parsed.
+///
+/// Messages name the event, action and JSON path, and serde's reason; they
+/// never hold the body itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The bytes are not well-formed JSON (bad syntax, truncated, invalid UTF-8,
+    /// or trailing characters).
+    #[error("malformed JSON at line {line}, column {column}: {reason}")]
+    Malformed {
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What serde_json reports.
+        reason: String,
+    },
+    /// Well-formed JSON that is not an object.
+    #[error("the payload is not a JSON object")]
+    NotAnObject,
+    /// A JSON object that does not fit the type of a known event and action.
+    #[error("{} payload does not fit at `{path}`: {reason}", Target { event, action: action.as_deref() })]
+    Shape {
+        /// The event name.
+        event: String,
+        /// The action, when known.
+        action: Option<String>,
+        /// The JSON path of the first problem (`transfer.blocks[0].quantity`),
+        /// `.` for the top level.
+        path: String,
+        /// What serde reports.
+        reason: String,
+    },
+}
+
+struct Target<'a> {
+    event: &'a str,
+    action: Option<&'a str>,
+}
+
+impl fmt::Display for Target<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.action {
+            Some(action) => write!(f, "{}.{action}", self.event),
+            None => f.write_str(self.event),
+        }
+    }
+}
+
+impl ParseError {
+    /// The JSON path of a [`ParseError::Shape`] error.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Self::Shape { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ParseError;
+
+    #[test]
+    fn error_is_send_sync_static() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<ParseError>();
+    }
+
+    #[test]
+    fn shape_message_names_event_action_and_path() {
+        let error = ParseError::Shape {
+            event: "credit_transfer".into(),
+            action: Some("completed".into()),
+            path: "transfer.quantity".into(),
+            reason: "invalid type".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "credit_transfer.completed payload does not fit at `transfer.quantity`: invalid type"
+        );
+    }
+}

@@ -1,0 +1,386 @@
+//! Support for the generated code: the fast tag probe, typed parsing with
+//! JSON paths on error, the tag-injecting serializer and open-enum
+//! deserialization. Public only so the generated code can reach it through
+//! `::icr_webhooks::__private`; not part of the API.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::ser::{self, Serialize, Serializer};
+use serde_json::Value;
+
+use crate::ParseError;
+
+/// Reads the string value of the top-level property `tag` without building
+/// the document: every other value is skipped. Validates the whole JSON text.
+///
+/// # Errors
+/// Malformed JSON, a non-object, a missing, repeated or non-string tag.
+pub fn probe_tag<'a>(json: &'a [u8], tag: &'static str, event: &str) -> Result<Cow<'a, str>, ParseError> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let found = TagSeed { tag }
+        .deserialize(&mut de)
+        .and_then(|found| de.end().map(|()| found))
+        .map_err(|error| classify(error, event, None, "."))?;
+    match found {
+        Probed::Found(value) => Ok(value),
+        Probed::NotObject => Err(ParseError::NotAnObject),
+        Probed::Missing => Err(ParseError::Shape {
+            event: event.to_owned(),
+            action: None,
+            path: ".".to_owned(),
+            reason: format!("missing field `{tag}`"),
+        }),
+    }
+}
+
+enum Probed<'a> {
+    Found(Cow<'a, str>),
+    Missing,
+    NotObject,
+}
+
+struct TagSeed {
+    tag: &'static str,
+}
+
+impl<'de> DeserializeSeed<'de> for TagSeed {
+    type Value = Probed<'de>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TagSeed {
+    type Value = Probed<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found: Option<Cow<'de, str>> = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == self.tag {
+                if found.is_some() {
+                    return Err(de::Error::duplicate_field(self.tag));
+                }
+                found = Some(map.next_value::<CowStr<'de>>()?.0);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found.map_or(Probed::Missing, Probed::Found))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Probed::NotObject)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Probed::NotObject)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Probed::NotObject)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Probed::NotObject)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Probed::NotObject)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Probed::NotObject)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Probed::NotObject)
+    }
+}
+
+/// A string borrowed from the input when it has no escapes.
+struct CowStr<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for CowStr<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// Parses `json` into `T`. On failure the document is parsed again with path
+/// tracking, so the error names where it went wrong; the fast path pays
+/// nothing for that.
+///
+/// # Errors
+/// [`ParseError::Malformed`] for bad JSON, [`ParseError::Shape`] with the path
+/// for JSON that does not fit `T`.
+pub fn parse<T: DeserializeOwned>(json: &[u8], event: &str, action: Option<&str>) -> Result<T, ParseError> {
+    match serde_json::from_slice::<T>(json) {
+        Ok(value) => Ok(value),
+        Err(error) if !error.is_data() => Err(classify(error, event, action, ".")),
+        Err(first) => {
+            let mut de = serde_json::Deserializer::from_slice(json);
+            match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                Ok(_) => Err(classify(first, event, action, ".")),
+                Err(error) => {
+                    let path = error.path().to_string();
+                    Err(classify(error.into_inner(), event, action, &path))
+                }
+            }
+        }
+    }
+}
+
+/// Parses any JSON object (for unknown events and actions).
+///
+/// # Errors
+/// [`ParseError::Malformed`] or [`ParseError::NotAnObject`].
+pub fn parse_object(json: &[u8]) -> Result<Value, ParseError> {
+    let value: Value = serde_json::from_slice(json).map_err(|e| classify(e, "", None, "."))?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(ParseError::NotAnObject)
+    }
+}
+
+fn classify(error: serde_json::Error, event: &str, action: Option<&str>, path: &str) -> ParseError {
+    if error.is_data() {
+        let reason = strip_position(&error);
+        if path == "." && reason.starts_with("invalid type") && reason.ends_with("expected a JSON object") {
+            return ParseError::NotAnObject;
+        }
+        ParseError::Shape {
+            event: event.to_owned(),
+            action: action.map(str::to_owned),
+            path: path.to_owned(),
+            reason,
+        }
+    } else {
+        ParseError::Malformed {
+            line: error.line(),
+            column: error.column(),
+            reason: strip_position(&error),
+        }
+    }
+}
+
+/// serde_json's message without its " at line L column C" suffix.
+fn strip_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) => text.get(..cut).unwrap_or(&text).to_owned(),
+        None => text,
+    }
+}
+
+/// The string value of `tag` in an object.
+///
+/// # Errors
+/// A non-object, or a missing or non-string tag.
+pub fn tag_of(value: &Value, tag: &'static str) -> Result<String, serde_json::Error> {
+    match value {
+        Value::Object(map) => match map.get(tag) {
+            Some(Value::String(text)) => Ok(text.clone()),
+            Some(_) => Err(de::Error::custom(format_args!("`{tag}` is not a string"))),
+            None => Err(de::Error::missing_field(tag)),
+        },
+        _ => Err(de::Error::custom("expected a JSON object")),
+    }
+}
+
+/// `serde_json::from_value`, with the inner path kept in the message.
+///
+/// # Errors
+/// When `value` does not fit `T`.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if path == "." {
+            inner
+        } else {
+            de::Error::custom(format_args!("{inner} (at `{path}`)"))
+        }
+    })
+}
+
+/// Deserializes an open string enum: known values to their variant, anything
+/// else to `Unknown`.
+///
+/// # Errors
+/// When the value is not a string.
+pub fn deserialize_open_enum<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: de::Deserializer<'de>,
+    T: for<'a> From<&'a str> + From<String>,
+{
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<T: for<'a> From<&'a str> + From<String>> Visitor<'_> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            Ok(T::from(v))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<T, E> {
+            Ok(T::from(v))
+        }
+    }
+    deserializer.deserialize_str(V(std::marker::PhantomData))
+}
+
+/// Serializes the struct `value` with `tag: tag_value` written first.
+///
+/// # Errors
+/// The serializer's errors, or when `value` does not serialize as a struct
+/// or map.
+pub fn serialize_tagged<T: Serialize + ?Sized, S: Serializer>(
+    value: &T,
+    tag: &'static str,
+    tag_value: &'static str,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    value.serialize(Tagged {
+        inner: serializer,
+        tag,
+        tag_value,
+    })
+}
+
+/// A serializer that forwards a struct or map, adding the tag entry first.
+struct Tagged<S> {
+    inner: S,
+    tag: &'static str,
+    tag_value: &'static str,
+}
+
+impl<S: Serializer> Tagged<S> {
+    fn refuse(self) -> S::Error {
+        ser::Error::custom("a tagged variant must serialize as a struct or map")
+    }
+}
+
+macro_rules! refuse {
+    ($($name:ident($($arg:ty),*)),* $(,)?) => {
+        $(fn $name(self, $(_: $arg),*) -> Result<S::Ok, S::Error> {
+            Err(self.refuse())
+        })*
+    };
+}
+
+impl<S: Serializer> Serializer for Tagged<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    type SerializeSeq = ser::Impossible<S::Ok, S::Error>;
+    type SerializeTuple = ser::Impossible<S::Ok, S::Error>;
+    type SerializeTupleStruct = ser::Impossible<S::Ok, S::Error>;
+    type SerializeTupleVariant = ser::Impossible<S::Ok, S::Error>;
+    type SerializeMap = S::SerializeMap;
+    type SerializeStruct = S::SerializeStruct;
+    type SerializeStructVariant = ser::Impossible<S::Ok, S::Error>;
+
+    refuse!(
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_char(char),
+        serialize_str(&str),
+        serialize_bytes(&[u8]),
+        serialize_none(),
+        serialize_unit(),
+        serialize_unit_struct(&'static str),
+        serialize_unit_variant(&'static str, u32, &'static str),
+    );
+
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<S::Ok, S::Error> {
+        Err(self.refuse())
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<S::Ok, S::Error> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<S::Ok, S::Error> {
+        Err(self.refuse())
+    }
+
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
+        Err(self.refuse())
+    }
+
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, S::Error> {
+        Err(self.refuse())
+    }
+
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, S::Error> {
+        Err(self.refuse())
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, S::Error> {
+        Err(self.refuse())
+    }
+
+    fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, S::Error> {
+        use ser::SerializeMap as _;
+        let mut map = self.inner.serialize_map(len.map(|n| n + 1))?;
+        map.serialize_entry(self.tag, self.tag_value)?;
+        Ok(map)
+    }
+
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<Self::SerializeStruct, S::Error> {
+        use ser::SerializeStruct as _;
+        let mut state = self.inner.serialize_struct(name, len + 1)?;
+        state.serialize_field(self.tag, self.tag_value)?;
+        Ok(state)
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, S::Error> {
+        Err(self.refuse())
+    }
+}
