@@ -17,7 +17,11 @@ use crate::ParseError;
 ///
 /// # Errors
 /// Malformed JSON, a non-object, a missing, repeated or non-string tag.
-pub fn probe_tag<'a>(json: &'a [u8], tag: &'static str, event: &str) -> Result<Cow<'a, str>, ParseError> {
+pub fn probe_tag<'a>(
+    json: &'a [u8],
+    tag: &'static str,
+    event: &str,
+) -> Result<Cow<'a, str>, ParseError> {
     let mut de = serde_json::Deserializer::from_slice(json);
     let found = TagSeed { tag }
         .deserialize(&mut de)
@@ -48,7 +52,10 @@ struct TagSeed {
 impl<'de> DeserializeSeed<'de> for TagSeed {
     type Value = Probed<'de>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
@@ -132,10 +139,15 @@ impl<'de> de::Deserialize<'de> for CowStr<'de> {
 /// # Errors
 /// [`ParseError::Malformed`] for bad JSON, [`ParseError::Shape`] with the path
 /// for JSON that does not fit `T`.
-pub fn parse<T: DeserializeOwned>(json: &[u8], event: &str, action: Option<&str>) -> Result<T, ParseError> {
+pub fn parse<T: DeserializeOwned>(
+    json: &[u8],
+    event: &str,
+    action: Option<&str>,
+) -> Result<T, ParseError> {
     match serde_json::from_slice::<T>(json) {
         Ok(value) => Ok(value),
         Err(error) if !error.is_data() => Err(classify(error, event, action, ".")),
+        Err(_) if !starts_object(json) => Err(ParseError::NotAnObject),
         Err(first) => {
             let mut de = serde_json::Deserializer::from_slice(json);
             match serde_path_to_error::deserialize::<_, T>(&mut de) {
@@ -162,17 +174,21 @@ pub fn parse_object(json: &[u8]) -> Result<Value, ParseError> {
     }
 }
 
+/// Whether the first non-blank byte opens an object (the text is otherwise
+/// known to be well-formed JSON when this is asked).
+fn starts_object(json: &[u8]) -> bool {
+    json.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|b| *b == b'{')
+}
+
 fn classify(error: serde_json::Error, event: &str, action: Option<&str>, path: &str) -> ParseError {
     if error.is_data() {
-        let reason = strip_position(&error);
-        if path == "." && reason.starts_with("invalid type") && reason.ends_with("expected a JSON object") {
-            return ParseError::NotAnObject;
-        }
         ParseError::Shape {
             event: event.to_owned(),
             action: action.map(str::to_owned),
             path: path.to_owned(),
-            reason,
+            reason: strip_position(&error),
         }
     } else {
         ParseError::Malformed {
@@ -324,7 +340,11 @@ impl<S: Serializer> Serializer for Tagged<S> {
         Err(self.refuse())
     }
 
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<S::Ok, S::Error> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<S::Ok, S::Error> {
         value.serialize(self)
     }
 
@@ -346,7 +366,11 @@ impl<S: Serializer> Serializer for Tagged<S> {
         Err(self.refuse())
     }
 
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, S::Error> {
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, S::Error> {
         Err(self.refuse())
     }
 
@@ -367,7 +391,11 @@ impl<S: Serializer> Serializer for Tagged<S> {
         Ok(map)
     }
 
-    fn serialize_struct(self, name: &'static str, len: usize) -> Result<Self::SerializeStruct, S::Error> {
+    fn serialize_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStruct, S::Error> {
         use ser::SerializeStruct as _;
         let mut state = self.inner.serialize_struct(name, len + 1)?;
         state.serialize_field(self.tag, self.tag_value)?;
