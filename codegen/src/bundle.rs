@@ -116,7 +116,11 @@ impl Bundle {
                     source,
                 })?;
             let Value::Object(mut root) = json else {
-                return Err(unsupported(&file.path, "", "a schema file must hold a JSON object"));
+                return Err(unsupported(
+                    &file.path,
+                    "",
+                    "a schema file must hold a JSON object",
+                ));
             };
             let (folder, stem) = split_path(&file.path);
             let root_name = match folder {

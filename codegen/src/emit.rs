@@ -66,8 +66,11 @@ pub fn emit(model: &Model) -> Result<BTreeMap<String, String>> {
                 mod enums;
                 mod types;
                 mod unions;
+                #[allow(unused_imports)]
                 pub use self::enums::*;
+                #[allow(unused_imports)]
                 pub use self::types::*;
+                #[allow(unused_imports)]
                 pub use self::unions::*;
                 #events
             },
@@ -128,9 +131,7 @@ fn typify_structs(model: &Model) -> Result<TokenStream> {
     }
     let outcome = std::panic::catch_unwind(move || {
         let mut space = TypeSpace::new(&settings);
-        space
-            .add_ref_types(definitions)
-            .map(|()| space.to_stream())
+        space.add_ref_types(definitions).map(|()| space.to_stream())
     });
     let stream = match outcome {
         Ok(Ok(stream)) => stream,
@@ -160,9 +161,10 @@ fn typify_structs(model: &Model) -> Result<TokenStream> {
         reason: e.to_string(),
     })?;
     check_items(&file, model)?;
-    let items = file.items.into_iter().filter(|item| {
-        !matches!(item, syn::Item::Mod(m) if m.ident == "error")
-    });
+    let items = file
+        .items
+        .into_iter()
+        .filter(|item| !matches!(item, syn::Item::Mod(m) if m.ident == "error"));
     Ok(quote! { #(#items)* })
 }
 
@@ -176,7 +178,11 @@ fn typify_error_name(error: &typify::Error) -> String {
     }
 }
 
-fn schema_of(name: &str, view: &serde_json::Value, model: &Model) -> Result<schemars::schema::Schema> {
+fn schema_of(
+    name: &str,
+    view: &serde_json::Value,
+    model: &Model,
+) -> Result<schemars::schema::Schema> {
     serde_json::from_value(view.clone()).map_err(|e| CodegenError::Typify {
         name: name.to_owned(),
         location: model.origins.get(name).cloned().unwrap_or_default(),
@@ -196,7 +202,10 @@ fn check_items(file: &syn::File, model: &Model) -> Result<()> {
             _ => continue,
         };
         let first = model.origins.get(&ident).cloned();
-        if !seen.insert(ident.clone()) || model.enums.contains_key(&ident) || model.unions.contains_key(&ident) {
+        if !seen.insert(ident.clone())
+            || model.enums.contains_key(&ident)
+            || model.unions.contains_key(&ident)
+        {
             return Err(CodegenError::NameCollision {
                 second: format!("a second item typify emitted for `{ident}`"),
                 first: first.unwrap_or_else(|| "typify".to_owned()),
@@ -207,7 +216,9 @@ fn check_items(file: &syn::File, model: &Model) -> Result<()> {
             return Err(CodegenError::Typify {
                 name: ident.clone(),
                 location: "schema/".to_owned(),
-                reason: format!("typify invented the type `{ident}`; hoist the schema it came from"),
+                reason: format!(
+                    "typify invented the type `{ident}`; hoist the schema it came from"
+                ),
             });
         }
     }
@@ -330,16 +341,31 @@ fn union(item: &Union) -> TokenStream {
     let doc = doc_attr(item.doc.as_deref());
     let tag = &item.tag;
     let tag_ident = format_ident!("{}", item.tag);
-    let idents: Vec<_> = item.variants.iter().map(|v| format_ident!("{}", v.ident)).collect();
-    let payloads: Vec<_> = item.variants.iter().map(|v| format_ident!("{}", v.payload)).collect();
+    let idents: Vec<_> = item
+        .variants
+        .iter()
+        .map(|v| format_ident!("{}", v.ident))
+        .collect();
+    let payloads: Vec<_> = item
+        .variants
+        .iter()
+        .map(|v| format_ident!("{}", v.payload))
+        .collect();
     let values: Vec<&String> = item.variants.iter().map(|v| &v.value).collect();
-    let variant_docs: Vec<TokenStream> = item.variants.iter().map(|v| doc_attr(v.doc.as_deref())).collect();
+    let variant_docs: Vec<TokenStream> = item
+        .variants
+        .iter()
+        .map(|v| doc_attr(v.doc.as_deref()))
+        .collect();
     let unknown_doc = format!(
         " A `{tag}` this version does not know, with the whole JSON object (the `{tag}` included)."
     );
     let (fields, unwrap): (Vec<TokenStream>, TokenStream) = if item.boxed {
         (
-            payloads.iter().map(|p| quote! { ::std::boxed::Box<#p> }).collect(),
+            payloads
+                .iter()
+                .map(|p| quote! { ::std::boxed::Box<#p> })
+                .collect(),
             quote! { &** },
         )
     } else {
@@ -468,10 +494,14 @@ fn event_enum(model: &Model) -> TokenStream {
             from_slice_arms.push(quote! { #wire => #payload::from_slice(json).map(Self::#ident), });
             action_arms.push(quote! { Self::#ident(inner) => Some(inner.action()), });
             known_arms.push(quote! { Self::#ident(inner) => !inner.is_unknown(), });
-            serialize_arms.push(quote! { Self::#ident(inner) => ::serde::Serialize::serialize(inner, serializer), });
-            specs.push(quote! { ::icr_webhooks::EventSpec::new(#wire, &[#(#actions),*], #description), });
+            serialize_arms.push(
+                quote! { Self::#ident(inner) => ::serde::Serialize::serialize(inner, serializer), },
+            );
+            specs.push(
+                quote! { ::icr_webhooks::EventSpec::new(#wire, &[#(#actions),*], #description), },
+            );
             payload_impls.push(quote! {
-                impl ::icr_webhooks::EventPayload for #payload {
+                impl ::icr_webhooks::EventPayload<Event> for #payload {
                     const EVENT: &'static str = #wire;
                     const ACTION: ::std::option::Option<&'static str> = None;
                     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -493,7 +523,7 @@ fn event_enum(model: &Model) -> TokenStream {
                     let action_ident = format_ident!("{}", variant.ident);
                     let action = &variant.value;
                     payload_impls.push(quote! {
-                        impl ::icr_webhooks::EventPayload for #action_payload {
+                        impl ::icr_webhooks::EventPayload<Event> for #action_payload {
                             const EVENT: &'static str = #wire;
                             const ACTION: ::std::option::Option<&'static str> = Some(#action);
                             fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -521,7 +551,7 @@ fn event_enum(model: &Model) -> TokenStream {
             serialize_arms.push(quote! { Self::#ident(inner) => ::serde::Serialize::serialize(&**inner, serializer), });
             specs.push(quote! { ::icr_webhooks::EventSpec::new(#wire, &[], #description), });
             payload_impls.push(quote! {
-                impl ::icr_webhooks::EventPayload for #payload {
+                impl ::icr_webhooks::EventPayload<Event> for #payload {
                     const EVENT: &'static str = #wire;
                     const ACTION: ::std::option::Option<&'static str> = None;
                     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {

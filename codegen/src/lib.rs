@@ -22,10 +22,11 @@ pub fn generate_from_files(files: &[bundle::SchemaFile]) -> Result<BTreeMap<Stri
     let model = model::Model::build(&bundle)?;
     let mut out = emit::emit(&model)?;
     let document = bundle.to_document();
-    let mut schema = serde_json::to_string_pretty(&document).map_err(|source| CodegenError::Json {
-        path: "schema.json".to_owned(),
-        source,
-    })?;
+    let mut schema =
+        serde_json::to_string_pretty(&document).map_err(|source| CodegenError::Json {
+            path: "schema.json".to_owned(),
+            source,
+        })?;
     schema.push('\n');
     out.insert("schema.json".to_owned(), schema);
     Ok(out)

@@ -111,7 +111,12 @@ impl Model {
                 file: file.to_owned(),
                 pointer: pointer.to_owned(),
             };
-            model.named(name, &named.schema, &at, event_of.get(name.as_str()).copied())?;
+            model.named(
+                name,
+                &named.schema,
+                &at,
+                event_of.get(name.as_str()).copied(),
+            )?;
         }
         for entry in &bundle.events {
             let Some(named) = bundle.definitions.get(&entry.definition) else {
@@ -247,9 +252,8 @@ impl Model {
             }
             let ident = pascal(&value);
             if ident.is_empty() || ident == "Unknown" {
-                return Err(branch_at.unsupported(&format!(
-                    "`{tag}` \"{value}\" has no usable variant name"
-                )));
+                return Err(branch_at
+                    .unsupported(&format!("`{tag}` \"{value}\" has no usable variant name")));
             }
             let payload = format!("{base}{ident}");
             let mut stripped = (*branch).clone();
@@ -344,10 +348,7 @@ impl Model {
                 ));
             };
             let inner_view = self.property(hoist_name, inner, &at.child("oneOf/0"))?;
-            view.insert(
-                "oneOf".to_owned(),
-                json!([inner_view, { "type": "null" }]),
-            );
+            view.insert("oneOf".to_owned(), json!([inner_view, { "type": "null" }]));
             return Ok(Value::Object(view));
         }
         if map.contains_key("enum") {
@@ -355,7 +356,10 @@ impl Model {
                 return Err(at.unsupported("a nullable enum must be written as `oneOf` with null"));
             }
             self.open_enum(hoist_name, map, at)?;
-            view.insert("$ref".to_owned(), json!(format!("#/definitions/{hoist_name}")));
+            view.insert(
+                "$ref".to_owned(),
+                json!(format!("#/definitions/{hoist_name}")),
+            );
             return Ok(Value::Object(view));
         }
         let types = types_of(map);
@@ -381,7 +385,10 @@ impl Model {
                         ));
                     }
                     self.object(hoist_name, map, at)?;
-                    view.insert("$ref".to_owned(), json!(format!("#/definitions/{hoist_name}")));
+                    view.insert(
+                        "$ref".to_owned(),
+                        json!(format!("#/definitions/{hoist_name}")),
+                    );
                     return Ok(Value::Object(view));
                 }
                 view.insert("type".to_owned(), type_value);

@@ -26,8 +26,7 @@ pub fn pascal(raw: &str) -> String {
 /// Whether `name` is usable as a PascalCase Rust type name.
 pub fn is_pascal_ident(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_uppercase())
-        && chars.all(|c| c.is_ascii_alphanumeric())
+    chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphanumeric())
 }
 
 #[cfg(test)]

@@ -48,7 +48,9 @@ impl EventSpec {
 /// Implemented by the generated types: `CreditTransferCompleted` has
 /// `EVENT = "credit_transfer"` and `ACTION = Some("completed")`;
 /// `CreditTransferEvent` (every action) and `PingEvent` have `ACTION = None`.
-pub trait EventPayload: Sized {
+/// `E` is the event enum the type belongs to: [`Event`] for this crate's
+/// types, another for code generated from other schemas.
+pub trait EventPayload<E = Event>: Sized {
     /// The event name.
     const EVENT: &'static str;
     /// The action, or `None` for a type that covers a whole event.
@@ -59,10 +61,12 @@ pub trait EventPayload: Sized {
     ///
     /// # Errors
     /// The event itself, unchanged, when it holds another type.
-    fn from_event(event: Event) -> Result<Self, Event>;
+    fn from_event(event: E) -> Result<Self, E>;
 }
 
 /// Finds an event of the catalogue by name.
 pub fn event_spec(name: &str) -> Option<&'static EventSpec> {
-    crate::types::CATALOGUE.iter().find(|spec| spec.name == name)
+    crate::types::CATALOGUE
+        .iter()
+        .find(|spec| spec.name == name)
 }

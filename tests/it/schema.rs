@@ -77,7 +77,8 @@ fn invalid_payloads_fail_validation() {
         .unwrap();
     let validator = event_validator("credit_transfer").unwrap();
     let base: Value = serde_json::from_slice(&example.bytes).unwrap();
-    let cases: [(&str, fn(&mut Value)); 6] = [
+    type Mutation = (&'static str, fn(&mut Value));
+    let cases: [Mutation; 6] = [
         ("required field removed", |v| {
             v["transfer"].as_object_mut().unwrap().remove("quantity");
         }),

@@ -1,5 +1,9 @@
 //! Shared fixtures for the end-to-end tests: the example payloads of
 //! `schema/examples/` and validators compiled from the bundled schema.
+//!
+//! The workspace README is included below so that its Rust examples run as
+//! doctests.
+#![doc = include_str!("../../README.md")]
 
 use std::path::{Path, PathBuf};
 

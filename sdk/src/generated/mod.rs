@@ -3,8 +3,11 @@
 mod enums;
 mod types;
 mod unions;
+#[allow(unused_imports)]
 pub use self::enums::*;
+#[allow(unused_imports)]
 pub use self::types::*;
+#[allow(unused_imports)]
 pub use self::unions::*;
 /// The bundled JSON Schema of every payload (draft-07, every `$ref`
 /// internal): `definitions` holds each type, `x-icr-events` maps each
@@ -240,7 +243,7 @@ impl ::serde::Serialize for Event {
         }
     }
 }
-impl ::icr_webhooks::EventPayload for CreditIssuanceEvent {
+impl ::icr_webhooks::EventPayload<Event> for CreditIssuanceEvent {
     const EVENT: &'static str = "credit_issuance";
     const ACTION: ::std::option::Option<&'static str> = None;
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -255,7 +258,7 @@ impl ::std::convert::From<CreditIssuanceEvent> for Event {
         Self::CreditIssuance(inner)
     }
 }
-impl ::icr_webhooks::EventPayload for CreditIssuanceIssued {
+impl ::icr_webhooks::EventPayload<Event> for CreditIssuanceIssued {
     const EVENT: &'static str = "credit_issuance";
     const ACTION: ::std::option::Option<&'static str> = Some("issued");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -270,7 +273,7 @@ impl ::std::convert::From<CreditIssuanceIssued> for Event {
         Self::CreditIssuance(CreditIssuanceEvent::Issued(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for CreditIssuanceRevoked {
+impl ::icr_webhooks::EventPayload<Event> for CreditIssuanceRevoked {
     const EVENT: &'static str = "credit_issuance";
     const ACTION: ::std::option::Option<&'static str> = Some("revoked");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -285,7 +288,7 @@ impl ::std::convert::From<CreditIssuanceRevoked> for Event {
         Self::CreditIssuance(CreditIssuanceEvent::Revoked(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for CreditRetirementEvent {
+impl ::icr_webhooks::EventPayload<Event> for CreditRetirementEvent {
     const EVENT: &'static str = "credit_retirement";
     const ACTION: ::std::option::Option<&'static str> = None;
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -300,7 +303,7 @@ impl ::std::convert::From<CreditRetirementEvent> for Event {
         Self::CreditRetirement(inner)
     }
 }
-impl ::icr_webhooks::EventPayload for CreditRetirementRequested {
+impl ::icr_webhooks::EventPayload<Event> for CreditRetirementRequested {
     const EVENT: &'static str = "credit_retirement";
     const ACTION: ::std::option::Option<&'static str> = Some("requested");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -319,7 +322,7 @@ impl ::std::convert::From<CreditRetirementRequested> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for CreditRetirementCompleted {
+impl ::icr_webhooks::EventPayload<Event> for CreditRetirementCompleted {
     const EVENT: &'static str = "credit_retirement";
     const ACTION: ::std::option::Option<&'static str> = Some("completed");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -338,7 +341,7 @@ impl ::std::convert::From<CreditRetirementCompleted> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for CreditRetirementRejected {
+impl ::icr_webhooks::EventPayload<Event> for CreditRetirementRejected {
     const EVENT: &'static str = "credit_retirement";
     const ACTION: ::std::option::Option<&'static str> = Some("rejected");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -355,7 +358,7 @@ impl ::std::convert::From<CreditRetirementRejected> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for CreditTransferEvent {
+impl ::icr_webhooks::EventPayload<Event> for CreditTransferEvent {
     const EVENT: &'static str = "credit_transfer";
     const ACTION: ::std::option::Option<&'static str> = None;
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -370,7 +373,7 @@ impl ::std::convert::From<CreditTransferEvent> for Event {
         Self::CreditTransfer(inner)
     }
 }
-impl ::icr_webhooks::EventPayload for CreditTransferCreated {
+impl ::icr_webhooks::EventPayload<Event> for CreditTransferCreated {
     const EVENT: &'static str = "credit_transfer";
     const ACTION: ::std::option::Option<&'static str> = Some("created");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -385,7 +388,7 @@ impl ::std::convert::From<CreditTransferCreated> for Event {
         Self::CreditTransfer(CreditTransferEvent::Created(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for CreditTransferCompleted {
+impl ::icr_webhooks::EventPayload<Event> for CreditTransferCompleted {
     const EVENT: &'static str = "credit_transfer";
     const ACTION: ::std::option::Option<&'static str> = Some("completed");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -402,7 +405,7 @@ impl ::std::convert::From<CreditTransferCompleted> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for CreditTransferRejected {
+impl ::icr_webhooks::EventPayload<Event> for CreditTransferRejected {
     const EVENT: &'static str = "credit_transfer";
     const ACTION: ::std::option::Option<&'static str> = Some("rejected");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -419,7 +422,7 @@ impl ::std::convert::From<CreditTransferRejected> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for CreditTransferCancelled {
+impl ::icr_webhooks::EventPayload<Event> for CreditTransferCancelled {
     const EVENT: &'static str = "credit_transfer";
     const ACTION: ::std::option::Option<&'static str> = Some("cancelled");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -436,7 +439,7 @@ impl ::std::convert::From<CreditTransferCancelled> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for CreditTransferReversed {
+impl ::icr_webhooks::EventPayload<Event> for CreditTransferReversed {
     const EVENT: &'static str = "credit_transfer";
     const ACTION: ::std::option::Option<&'static str> = Some("reversed");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -453,7 +456,7 @@ impl ::std::convert::From<CreditTransferReversed> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for IcrAppAuthorizationEvent {
+impl ::icr_webhooks::EventPayload<Event> for IcrAppAuthorizationEvent {
     const EVENT: &'static str = "icr_app_authorization";
     const ACTION: ::std::option::Option<&'static str> = None;
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -468,7 +471,7 @@ impl ::std::convert::From<IcrAppAuthorizationEvent> for Event {
         Self::IcrAppAuthorization(inner)
     }
 }
-impl ::icr_webhooks::EventPayload for IcrAppAuthorizationRevoked {
+impl ::icr_webhooks::EventPayload<Event> for IcrAppAuthorizationRevoked {
     const EVENT: &'static str = "icr_app_authorization";
     const ACTION: ::std::option::Option<&'static str> = Some("revoked");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -487,7 +490,7 @@ impl ::std::convert::From<IcrAppAuthorizationRevoked> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for InstallationEvent {
+impl ::icr_webhooks::EventPayload<Event> for InstallationEvent {
     const EVENT: &'static str = "installation";
     const ACTION: ::std::option::Option<&'static str> = None;
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -502,7 +505,7 @@ impl ::std::convert::From<InstallationEvent> for Event {
         Self::Installation(inner)
     }
 }
-impl ::icr_webhooks::EventPayload for InstallationCreated {
+impl ::icr_webhooks::EventPayload<Event> for InstallationCreated {
     const EVENT: &'static str = "installation";
     const ACTION: ::std::option::Option<&'static str> = Some("created");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -517,7 +520,7 @@ impl ::std::convert::From<InstallationCreated> for Event {
         Self::Installation(InstallationEvent::Created(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for InstallationDeleted {
+impl ::icr_webhooks::EventPayload<Event> for InstallationDeleted {
     const EVENT: &'static str = "installation";
     const ACTION: ::std::option::Option<&'static str> = Some("deleted");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -532,7 +535,7 @@ impl ::std::convert::From<InstallationDeleted> for Event {
         Self::Installation(InstallationEvent::Deleted(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for InstallationSuspend {
+impl ::icr_webhooks::EventPayload<Event> for InstallationSuspend {
     const EVENT: &'static str = "installation";
     const ACTION: ::std::option::Option<&'static str> = Some("suspend");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -547,7 +550,7 @@ impl ::std::convert::From<InstallationSuspend> for Event {
         Self::Installation(InstallationEvent::Suspend(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for InstallationUnsuspend {
+impl ::icr_webhooks::EventPayload<Event> for InstallationUnsuspend {
     const EVENT: &'static str = "installation";
     const ACTION: ::std::option::Option<&'static str> = Some("unsuspend");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -562,7 +565,7 @@ impl ::std::convert::From<InstallationUnsuspend> for Event {
         Self::Installation(InstallationEvent::Unsuspend(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for InstallationNewPermissionsAccepted {
+impl ::icr_webhooks::EventPayload<Event> for InstallationNewPermissionsAccepted {
     const EVENT: &'static str = "installation";
     const ACTION: ::std::option::Option<&'static str> = Some("new_permissions_accepted");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -581,7 +584,7 @@ impl ::std::convert::From<InstallationNewPermissionsAccepted> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for InstallationInventoriesEvent {
+impl ::icr_webhooks::EventPayload<Event> for InstallationInventoriesEvent {
     const EVENT: &'static str = "installation_inventories";
     const ACTION: ::std::option::Option<&'static str> = None;
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -596,7 +599,7 @@ impl ::std::convert::From<InstallationInventoriesEvent> for Event {
         Self::InstallationInventories(inner)
     }
 }
-impl ::icr_webhooks::EventPayload for InstallationInventoriesAdded {
+impl ::icr_webhooks::EventPayload<Event> for InstallationInventoriesAdded {
     const EVENT: &'static str = "installation_inventories";
     const ACTION: ::std::option::Option<&'static str> = Some("added");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -615,7 +618,7 @@ impl ::std::convert::From<InstallationInventoriesAdded> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for InstallationInventoriesRemoved {
+impl ::icr_webhooks::EventPayload<Event> for InstallationInventoriesRemoved {
     const EVENT: &'static str = "installation_inventories";
     const ACTION: ::std::option::Option<&'static str> = Some("removed");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -634,7 +637,7 @@ impl ::std::convert::From<InstallationInventoriesRemoved> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for InventoryEvent {
+impl ::icr_webhooks::EventPayload<Event> for InventoryEvent {
     const EVENT: &'static str = "inventory";
     const ACTION: ::std::option::Option<&'static str> = None;
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -649,7 +652,7 @@ impl ::std::convert::From<InventoryEvent> for Event {
         Self::Inventory(inner)
     }
 }
-impl ::icr_webhooks::EventPayload for InventoryCreated {
+impl ::icr_webhooks::EventPayload<Event> for InventoryCreated {
     const EVENT: &'static str = "inventory";
     const ACTION: ::std::option::Option<&'static str> = Some("created");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -664,7 +667,7 @@ impl ::std::convert::From<InventoryCreated> for Event {
         Self::Inventory(InventoryEvent::Created(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for InventoryRenamed {
+impl ::icr_webhooks::EventPayload<Event> for InventoryRenamed {
     const EVENT: &'static str = "inventory";
     const ACTION: ::std::option::Option<&'static str> = Some("renamed");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -679,7 +682,7 @@ impl ::std::convert::From<InventoryRenamed> for Event {
         Self::Inventory(InventoryEvent::Renamed(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for InventoryArchived {
+impl ::icr_webhooks::EventPayload<Event> for InventoryArchived {
     const EVENT: &'static str = "inventory";
     const ACTION: ::std::option::Option<&'static str> = Some("archived");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -694,7 +697,7 @@ impl ::std::convert::From<InventoryArchived> for Event {
         Self::Inventory(InventoryEvent::Archived(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for InventoryUnarchived {
+impl ::icr_webhooks::EventPayload<Event> for InventoryUnarchived {
     const EVENT: &'static str = "inventory";
     const ACTION: ::std::option::Option<&'static str> = Some("unarchived");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -709,7 +712,7 @@ impl ::std::convert::From<InventoryUnarchived> for Event {
         Self::Inventory(InventoryEvent::Unarchived(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for InventoryDeleted {
+impl ::icr_webhooks::EventPayload<Event> for InventoryDeleted {
     const EVENT: &'static str = "inventory";
     const ACTION: ::std::option::Option<&'static str> = Some("deleted");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -724,7 +727,7 @@ impl ::std::convert::From<InventoryDeleted> for Event {
         Self::Inventory(InventoryEvent::Deleted(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for MetaEvent {
+impl ::icr_webhooks::EventPayload<Event> for MetaEvent {
     const EVENT: &'static str = "meta";
     const ACTION: ::std::option::Option<&'static str> = None;
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -739,7 +742,7 @@ impl ::std::convert::From<MetaEvent> for Event {
         Self::Meta(inner)
     }
 }
-impl ::icr_webhooks::EventPayload for MetaDeleted {
+impl ::icr_webhooks::EventPayload<Event> for MetaDeleted {
     const EVENT: &'static str = "meta";
     const ACTION: ::std::option::Option<&'static str> = Some("deleted");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -754,7 +757,7 @@ impl ::std::convert::From<MetaDeleted> for Event {
         Self::Meta(MetaEvent::Deleted(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for OrganizationEvent {
+impl ::icr_webhooks::EventPayload<Event> for OrganizationEvent {
     const EVENT: &'static str = "organization";
     const ACTION: ::std::option::Option<&'static str> = None;
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -769,7 +772,7 @@ impl ::std::convert::From<OrganizationEvent> for Event {
         Self::Organization(inner)
     }
 }
-impl ::icr_webhooks::EventPayload for OrganizationMemberAdded {
+impl ::icr_webhooks::EventPayload<Event> for OrganizationMemberAdded {
     const EVENT: &'static str = "organization";
     const ACTION: ::std::option::Option<&'static str> = Some("member_added");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -784,7 +787,7 @@ impl ::std::convert::From<OrganizationMemberAdded> for Event {
         Self::Organization(OrganizationEvent::MemberAdded(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for OrganizationMemberRemoved {
+impl ::icr_webhooks::EventPayload<Event> for OrganizationMemberRemoved {
     const EVENT: &'static str = "organization";
     const ACTION: ::std::option::Option<&'static str> = Some("member_removed");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -801,7 +804,7 @@ impl ::std::convert::From<OrganizationMemberRemoved> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for OrganizationMemberInvited {
+impl ::icr_webhooks::EventPayload<Event> for OrganizationMemberInvited {
     const EVENT: &'static str = "organization";
     const ACTION: ::std::option::Option<&'static str> = Some("member_invited");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -818,7 +821,7 @@ impl ::std::convert::From<OrganizationMemberInvited> for Event {
         )
     }
 }
-impl ::icr_webhooks::EventPayload for OrganizationRenamed {
+impl ::icr_webhooks::EventPayload<Event> for OrganizationRenamed {
     const EVENT: &'static str = "organization";
     const ACTION: ::std::option::Option<&'static str> = Some("renamed");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -833,7 +836,7 @@ impl ::std::convert::From<OrganizationRenamed> for Event {
         Self::Organization(OrganizationEvent::Renamed(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for OrganizationDeleted {
+impl ::icr_webhooks::EventPayload<Event> for OrganizationDeleted {
     const EVENT: &'static str = "organization";
     const ACTION: ::std::option::Option<&'static str> = Some("deleted");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -848,7 +851,7 @@ impl ::std::convert::From<OrganizationDeleted> for Event {
         Self::Organization(OrganizationEvent::Deleted(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for PingEvent {
+impl ::icr_webhooks::EventPayload<Event> for PingEvent {
     const EVENT: &'static str = "ping";
     const ACTION: ::std::option::Option<&'static str> = None;
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -863,7 +866,7 @@ impl ::std::convert::From<PingEvent> for Event {
         Self::Ping(::std::boxed::Box::new(inner))
     }
 }
-impl ::icr_webhooks::EventPayload for ProjectEvent {
+impl ::icr_webhooks::EventPayload<Event> for ProjectEvent {
     const EVENT: &'static str = "project";
     const ACTION: ::std::option::Option<&'static str> = None;
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -878,7 +881,7 @@ impl ::std::convert::From<ProjectEvent> for Event {
         Self::Project(inner)
     }
 }
-impl ::icr_webhooks::EventPayload for ProjectRegistered {
+impl ::icr_webhooks::EventPayload<Event> for ProjectRegistered {
     const EVENT: &'static str = "project";
     const ACTION: ::std::option::Option<&'static str> = Some("registered");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -893,7 +896,7 @@ impl ::std::convert::From<ProjectRegistered> for Event {
         Self::Project(ProjectEvent::Registered(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for ProjectUpdated {
+impl ::icr_webhooks::EventPayload<Event> for ProjectUpdated {
     const EVENT: &'static str = "project";
     const ACTION: ::std::option::Option<&'static str> = Some("updated");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -908,7 +911,7 @@ impl ::std::convert::From<ProjectUpdated> for Event {
         Self::Project(ProjectEvent::Updated(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for ProjectSuspended {
+impl ::icr_webhooks::EventPayload<Event> for ProjectSuspended {
     const EVENT: &'static str = "project";
     const ACTION: ::std::option::Option<&'static str> = Some("suspended");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -923,7 +926,7 @@ impl ::std::convert::From<ProjectSuspended> for Event {
         Self::Project(ProjectEvent::Suspended(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for ProjectReinstated {
+impl ::icr_webhooks::EventPayload<Event> for ProjectReinstated {
     const EVENT: &'static str = "project";
     const ACTION: ::std::option::Option<&'static str> = Some("reinstated");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {
@@ -938,7 +941,7 @@ impl ::std::convert::From<ProjectReinstated> for Event {
         Self::Project(ProjectEvent::Reinstated(::std::boxed::Box::new(inner)))
     }
 }
-impl ::icr_webhooks::EventPayload for ProjectCompleted {
+impl ::icr_webhooks::EventPayload<Event> for ProjectCompleted {
     const EVENT: &'static str = "project";
     const ACTION: ::std::option::Option<&'static str> = Some("completed");
     fn from_event(event: Event) -> ::std::result::Result<Self, Event> {

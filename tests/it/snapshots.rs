@@ -1,0 +1,93 @@
+//! The generator's snapshot outputs compile and behave: each expected file
+//! of `codegen/tests/snapshots/*/expected/` is built here as a module.
+
+#[rustfmt::skip]
+#[allow(clippy::all, dead_code, unreachable_pub, missing_docs)]
+#[path = "../../codegen/tests/snapshots/open_enum/expected/mod.rs"]
+mod open_enum;
+
+#[rustfmt::skip]
+#[allow(clippy::all, dead_code, unreachable_pub, missing_docs)]
+#[path = "../../codegen/tests/snapshots/tagged_union/expected/mod.rs"]
+mod tagged_union;
+
+#[rustfmt::skip]
+#[allow(clippy::all, dead_code, unreachable_pub, missing_docs)]
+#[path = "../../codegen/tests/snapshots/event_actions/expected/mod.rs"]
+mod event_actions;
+
+#[rustfmt::skip]
+#[allow(clippy::all, dead_code, unreachable_pub, missing_docs)]
+#[path = "../../codegen/tests/snapshots/fields/expected/mod.rs"]
+mod fields;
+
+use serde_json::json;
+
+#[test]
+fn open_enum_snapshot_behaves() {
+    use open_enum::{HookInsecureSsl, HookType, Level};
+    let hook: open_enum::Hook =
+        serde_json::from_value(json!({"type": "Bot", "insecure_ssl": "1", "level": "write"}))
+            .unwrap();
+    assert_eq!(hook.type_, HookType::Unknown("Bot".into()));
+    assert_eq!(hook.insecure_ssl, HookInsecureSsl::V1);
+    assert_eq!(hook.level, Level::Write);
+    assert_eq!(Level::KNOWN, &["read", "write"]);
+}
+
+#[test]
+fn tagged_union_snapshot_behaves() {
+    use tagged_union::{Destination, Transfer};
+    let transfer: Transfer = serde_json::from_value(
+        json!({"destination": {"kind": "external_registry", "registry_name": "Verra"}}),
+    )
+    .unwrap();
+    let Destination::ExternalRegistry(external) = &transfer.destination else {
+        panic!("wrong variant: {transfer:?}");
+    };
+    assert_eq!(external.registry_name, "Verra");
+    assert_eq!(transfer.destination.kind(), "external_registry");
+    assert_eq!(
+        serde_json::to_value(&transfer).unwrap(),
+        json!({"destination": {"kind": "external_registry", "registry_name": "Verra"}})
+    );
+}
+
+#[test]
+fn event_actions_snapshot_behaves() {
+    use event_actions::{DoorEvent, Event};
+    let event = Event::from_slice(
+        "door",
+        br#"{"action":"closed","sender":{"login":"a"},"reason":"wind"}"#,
+    )
+    .unwrap();
+    let Event::Door(DoorEvent::Closed(closed)) = &event else {
+        panic!("wrong variant: {event:?}");
+    };
+    assert_eq!(closed.reason, "wind");
+    assert!(matches!(
+        Event::from_slice("ping", br#"{"zen":"z"}"#).unwrap(),
+        Event::Ping(_)
+    ));
+    assert_eq!(event_actions::CATALOGUE.len(), 2);
+}
+
+#[test]
+fn fields_snapshot_behaves() {
+    let record: fields::Record = serde_json::from_value(json!({
+        "id": 1, "balance": 0, "vintage": 2024, "memo": null, "owner": null,
+        "at": "2026-11-27T14:05:40Z", "on": "2026-11-27", "changes": {"name": {"from": null}},
+        "from": [1], "period": {"start": "2026-01-01"}
+    }))
+    .unwrap();
+    assert_eq!(record.memo, None);
+    assert_eq!(record.delta, None);
+    let text = serde_json::to_value(&record).unwrap();
+    assert_eq!(text["memo"], serde_json::Value::Null);
+    assert!(text.get("delta").is_none(), "absent optional stays absent");
+    let missing: Result<fields::Record, _> = serde_json::from_value(json!({
+        "id": 1, "balance": 0, "vintage": 2024, "owner": null,
+        "at": "2026-11-27T14:05:40Z", "on": "2026-11-27", "changes": {}, "from": 1, "period": {"start": "2026-01-01"}
+    }));
+    assert_eq!(missing.unwrap_err().to_string(), "missing field `memo`");
+}
