@@ -1,10 +1,99 @@
 //! Receive ICR webhooks with real types.
+//!
+//! An ICR App's webhook is an HTTP `POST` signed with the app's secret. This
+//! crate checks a delivery the way the contract says, in its order (the
+//! body's size, the HMAC-SHA256 signature in constant time, the content
+//! type, the headers, the JSON), and hands back a [`Delivery`]: what the
+//! headers say, the raw body and the payload as a typed [`Event`]. Unknown
+//! events and actions are not errors; they arrive as `Unknown` variants that
+//! keep their JSON.
+//!
+//! # Receiving a delivery
+//!
+//! Build a [`Receiver`] once, with the webhook secret, then give it each
+//! request's headers and raw body (any framework: an [`http::HeaderMap`] or
+//! plain name/value pairs, see [`HeaderSource`]):
+//!
+//! ```
+//! use icr_webhooks::types::CreditTransferEvent;
+//! use icr_webhooks::{Event, Receiver};
+//!
+//! let receiver = Receiver::new("whsec_Q7mN4rT8p3Xv2kLs9dE1")?;
+//! # let body = br#"{"zen":"Measure twice, retire once.","hook_id":60021,"hook":{"id":60021,"type":"App","name":"web","active":true,"events":["credit_transfer"],"config":{"url":"https://example.net/icr","content_type":"json","insecure_ssl":"0"},"created_at":"2026-11-28T08:59:58Z","updated_at":"2026-11-28T08:59:58Z"}}"#.to_vec();
+//! # let signature = icr_webhooks::Secret::new("whsec_Q7mN4rT8p3Xv2kLs9dE1").sign(&body).to_string();
+//! # let headers = [
+//! #     ("X-ICR-Event", "ping"),
+//! #     ("X-ICR-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+//! #     ("X-ICR-Signature-256", signature.as_str()),
+//! #     ("Content-Type", "application/json"),
+//! # ];
+//!
+//! // In the HTTP handler: the request's headers and its raw body. On error,
+//! // answer with `error.status()`: 401, 413, 415 or 400.
+//! let delivery = receiver.receive(&headers, body)?;
+//!
+//! match &delivery.event {
+//!     Event::Ping(ping) => println!("ping: {}", ping.zen),
+//!     Event::CreditTransfer(CreditTransferEvent::Completed(completed)) => {
+//!         println!("transfer {} completed", completed.transfer.id);
+//!     }
+//!     other => println!("{} {:?}: not handled", other.name(), other.action()),
+//! }
+//! # assert!(matches!(delivery.event, Event::Ping(_)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A [`ReceiveError`] knows the status to answer with
+//! ([`status`](ReceiveError::status)); its message never holds the secret,
+//! a signature or the body. Answer 2xx fast and do slow work after
+//! answering, and use [`DeliveryInfo::id`] to process a redelivery only
+//! once: ICR redelivers with the same GUID.
+//!
+//! # Routing
+//!
+//! Instead of a `match`, a [`Router`] maps event/action pairs to async
+//! handlers, each receiving its payload type; everything else is
+//! [skipped](Outcome::Skipped) (or goes to a fallback).
+//!
+//! # Lower-level calls
+//!
+//! - [`Receiver::verify`] and [`Receiver::verify_signature`] check the size
+//!   and signature only; [`Receiver::check_size`] checks a
+//!   `Content-Length` before reading.
+//! - [`Delivery::from_verified`] runs the checks after the signature, for a
+//!   body verified elsewhere.
+//! - [`Secret::sign`] signs a body as ICR does: the same code that
+//!   verifies, so sender and receiver cannot disagree. [`form_body`] makes
+//!   the body of a `form` delivery.
+//! - [`Event::from_slice`] parses a payload given its event name.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `axum` | no | [`Delivery`] as an axum 0.8 extractor (`FromRequest`) that reads the body under the size limit, and `DeliveryRejection`, which answers with the right status |
+#![cfg_attr(
+    feature = "axum",
+    doc = "\nWith `axum`, a handler takes a [`Delivery`] as its last argument; the \
+           [`Receiver`] comes from the router's state (see the `FromRequest` impl \
+           on [`Delivery`] and the `axum_receiver` example)."
+)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as icr_webhooks;
 
+#[cfg(feature = "axum")]
+mod axum_extract;
 mod catalogue;
+mod delivery;
+mod error;
+mod form;
+mod headers;
 mod parse;
+mod receiver;
+mod router;
+mod secret;
 #[doc(hidden)]
 pub mod __private {
     //! Support for the generated code; not part of the API.
@@ -12,12 +101,24 @@ pub mod __private {
 }
 mod private;
 
+#[rustfmt::skip]
 #[path = "generated/mod.rs"]
 #[allow(clippy::all)]
 pub mod types;
 
+#[cfg(feature = "axum")]
+pub use axum_extract::DeliveryRejection;
+pub use bytes;
 pub use catalogue::{EventPayload, EventSpec, event_spec};
 pub use chrono;
+pub use delivery::{ContentType, Delivery, DeliveryId, DeliveryInfo};
+pub use error::{ConfigError, ReceiveError};
+pub use form::form_body;
+pub use headers::{HeaderSource, header};
+pub use http;
 pub use parse::ParseError;
+pub use receiver::{DEFAULT_MAX_BODY_SIZE, Receiver, ReceiverBuilder};
+pub use router::{BoxError, Outcome, Router};
+pub use secret::{Secret, Signature};
 pub use serde_json;
 pub use types::Event;

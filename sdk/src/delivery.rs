@@ -1,0 +1,368 @@
+//! A verified delivery ([`Delivery`]: what the headers say, the raw body and
+//! the typed [`Event`]) and the checks after the signature that make one:
+//! content type, headers, body, typed parse.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::str::FromStr;
+
+use bytes::Bytes;
+
+use crate::headers::{Collected, HeaderSource, Slot, header};
+use crate::{Event, ReceiveError, form};
+
+/// How the payload is carried: the `Content type` setting of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ContentType {
+    /// `application/json`: the body is the payload.
+    Json,
+    /// `application/x-www-form-urlencoded`: the body's `payload` field holds
+    /// the payload.
+    Form,
+}
+
+impl ContentType {
+    /// Reads a `Content-Type` value: the media type compared without regard
+    /// to case, parameters (`charset=utf-8`, …) ignored.
+    ///
+    /// # Errors
+    /// Any other media type, given back lowercased when it is short and
+    /// printable (for the error message).
+    pub(crate) fn from_header(value: &[u8]) -> Result<Self, Option<String>> {
+        let media = value
+            .split(|byte| *byte == b';')
+            .next()
+            .map(crate::secret::trim_ows)
+            .unwrap_or_default();
+        if media.eq_ignore_ascii_case(b"application/json") {
+            Ok(Self::Json)
+        } else if media.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
+            Ok(Self::Form)
+        } else {
+            let printable = !media.is_empty()
+                && media.len() <= 64
+                && media.iter().all(|byte| byte.is_ascii_graphic());
+            Err(printable.then(|| String::from_utf8_lossy(media).to_ascii_lowercase()))
+        }
+    }
+
+    /// The media type, as sent.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Form => "application/x-www-form-urlencoded",
+        }
+    }
+}
+
+/// A delivery's GUID, the `X-ICR-Delivery` header: a UUID in its hyphenated
+/// form, kept in lower case.
+///
+/// A redelivery carries the same GUID, so it is the key to use to process a
+/// delivery only once. It borrows as a `str`, so a `HashSet<DeliveryId>` can
+/// be asked with a plain string.
+///
+/// ```
+/// use icr_webhooks::DeliveryId;
+///
+/// let id: DeliveryId = "9B2E4C1A-0F3D-4E5B-8A7C-6D1E2F3A4B5C".parse()?;
+/// assert_eq!(id.as_str(), "9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c");
+/// # Ok::<(), icr_webhooks::ReceiveError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeliveryId(String);
+
+impl DeliveryId {
+    /// The GUID, hyphenated, in lower case.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for DeliveryId {
+    type Err = ReceiveError;
+
+    /// Reads a hyphenated UUID (8-4-4-4-12 hex digits) in either case.
+    ///
+    /// # Errors
+    /// [`ReceiveError::MalformedDeliveryId`] for anything else.
+    fn from_str(text: &str) -> Result<Self, ReceiveError> {
+        let bytes = text.as_bytes();
+        let well_formed = bytes.len() == 36
+            && bytes.iter().enumerate().all(|(at, byte)| match at {
+                8 | 13 | 18 | 23 => *byte == b'-',
+                _ => byte.is_ascii_hexdigit(),
+            });
+        if well_formed {
+            Ok(Self(text.to_ascii_lowercase()))
+        } else {
+            Err(ReceiveError::MalformedDeliveryId)
+        }
+    }
+}
+
+impl fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for DeliveryId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for DeliveryId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Everything about a delivery but its typed payload: what the headers say
+/// and the bytes as received.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct DeliveryInfo {
+    /// The delivery's GUID (`X-ICR-Delivery`).
+    pub id: DeliveryId,
+    /// The event name (`X-ICR-Event`), also for events this version does
+    /// not know.
+    pub event_name: String,
+    /// The webhook's ID (`X-ICR-Hook-ID`), when present and a number.
+    pub hook_id: Option<u64>,
+    /// What the webhook belongs to (`X-ICR-Hook-Installation-Target-Type`,
+    /// `integration`), when present.
+    pub installation_target_type: Option<String>,
+    /// The ICR App's ID (`X-ICR-Hook-Installation-Target-ID`), when present
+    /// and a number.
+    pub installation_target_id: Option<u64>,
+    /// How the payload was carried.
+    pub content_type: ContentType,
+    /// The body exactly as received, the bytes the signature covers.
+    pub body: Bytes,
+    /// The JSON payload: the body itself for [`ContentType::Json`], the
+    /// decoded `payload` field for [`ContentType::Form`].
+    pub payload: Bytes,
+}
+
+impl fmt::Debug for DeliveryInfo {
+    /// Shows the sizes of the body and payload, not their bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Size(usize);
+        impl fmt::Debug for Size {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "<{} bytes>", self.0)
+            }
+        }
+        f.debug_struct("DeliveryInfo")
+            .field("id", &self.id)
+            .field("event_name", &self.event_name)
+            .field("hook_id", &self.hook_id)
+            .field("installation_target_type", &self.installation_target_type)
+            .field("installation_target_id", &self.installation_target_id)
+            .field("content_type", &self.content_type)
+            .field("body", &Size(self.body.len()))
+            .field("payload", &Size(self.payload.len()))
+            .finish()
+    }
+}
+
+/// A verified delivery: its headers, its raw body and its typed payload.
+///
+/// Made by [`Receiver::receive`](crate::Receiver::receive) once the size and
+/// signature are checked, or by [`Delivery::from_verified`] for a body
+/// verified some other way.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// The GUID, the event name, the hook and installation IDs, the bytes.
+    pub info: DeliveryInfo,
+    /// The typed payload; [`Event::Unknown`] (or an action enum's `Unknown`)
+    /// for what this version does not know.
+    pub event: Event,
+}
+
+impl Delivery {
+    /// Runs the checks that follow the signature on a body whose size and
+    /// signature are already checked: content type (415), `X-ICR-Event` and
+    /// `X-ICR-Delivery` (400), the form's `payload` field and the JSON
+    /// (400), and the typed parse (400).
+    ///
+    /// Use [`Receiver::receive`](crate::Receiver::receive) unless the
+    /// signature is checked elsewhere (a gateway, another library): this
+    /// call trusts the body.
+    ///
+    /// # Errors
+    /// [`ReceiveError::UnsupportedContentType`],
+    /// [`ReceiveError::MissingHeader`], [`ReceiveError::InvalidHeader`],
+    /// [`ReceiveError::MalformedDeliveryId`],
+    /// [`ReceiveError::MissingPayloadField`],
+    /// [`ReceiveError::RepeatedPayloadField`], [`ReceiveError::MalformedJson`]
+    /// or [`ReceiveError::UnexpectedShape`], in that order of checking.
+    pub fn from_verified<H: HeaderSource + ?Sized>(
+        headers: &H,
+        body: impl Into<Bytes>,
+    ) -> Result<Self, ReceiveError> {
+        Self::from_collected(Collected::from_source(headers), body.into())
+    }
+
+    pub(crate) fn from_collected(collected: Collected, body: Bytes) -> Result<Self, ReceiveError> {
+        let content_type = match collected.content_type {
+            Slot::One(Ok(content_type)) => content_type,
+            Slot::One(Err(media_type)) => {
+                return Err(ReceiveError::UnsupportedContentType { media_type });
+            }
+            Slot::Absent | Slot::Repeated => {
+                return Err(ReceiveError::UnsupportedContentType { media_type: None });
+            }
+        };
+        let event_name = match collected.event {
+            Slot::One(Some(name)) => name,
+            Slot::Absent => {
+                return Err(ReceiveError::MissingHeader {
+                    header: header::EVENT,
+                });
+            }
+            Slot::One(None) | Slot::Repeated => {
+                return Err(ReceiveError::InvalidHeader {
+                    header: header::EVENT,
+                });
+            }
+        };
+        let id = match collected.delivery {
+            Slot::One(Some(id)) => id,
+            Slot::One(None) => return Err(ReceiveError::MalformedDeliveryId),
+            Slot::Absent => {
+                return Err(ReceiveError::MissingHeader {
+                    header: header::DELIVERY,
+                });
+            }
+            Slot::Repeated => {
+                return Err(ReceiveError::InvalidHeader {
+                    header: header::DELIVERY,
+                });
+            }
+        };
+        let payload = match content_type {
+            ContentType::Json => body.clone(),
+            ContentType::Form => Bytes::from(form::payload_field(&body)?),
+        };
+        let event = Event::from_slice(&event_name, &payload)?;
+        Ok(Self {
+            info: DeliveryInfo {
+                id,
+                event_name,
+                hook_id: collected.hook_id.into_value(),
+                installation_target_type: collected.target_type.into_value(),
+                installation_target_id: collected.target_id.into_value(),
+                content_type,
+                body,
+                payload,
+            },
+            event,
+        })
+    }
+
+    /// The delivery's GUID.
+    pub fn id(&self) -> &DeliveryId {
+        &self.info.id
+    }
+
+    /// The event's action, for events that have one.
+    pub fn action(&self) -> Option<&str> {
+        self.event.action()
+    }
+
+    /// Splits the delivery into what the headers say and the typed payload.
+    pub fn into_parts(self) -> (DeliveryInfo, Event) {
+        (self.info, self.event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        let cases: &[(&str, Result<ContentType, Option<&str>>)] = &[
+            ("application/json", Ok(ContentType::Json)),
+            ("Application/JSON; charset=utf-8", Ok(ContentType::Json)),
+            (" application/json ;charset=UTF-8", Ok(ContentType::Json)),
+            (
+                "application/json; charset=latin1; x=y",
+                Ok(ContentType::Json),
+            ),
+            ("application/x-www-form-urlencoded", Ok(ContentType::Form)),
+            (
+                "APPLICATION/X-WWW-FORM-URLENCODED;charset=utf-8",
+                Ok(ContentType::Form),
+            ),
+            ("text/plain", Err(Some("text/plain"))),
+            ("Text/Plain; charset=utf-8", Err(Some("text/plain"))),
+            ("application/jsonx", Err(Some("application/jsonx"))),
+            (
+                "multipart/form-data; boundary=x",
+                Err(Some("multipart/form-data")),
+            ),
+            ("", Err(None)),
+            (";charset=utf-8", Err(None)),
+            ("application /json", Err(None)),
+        ];
+        for (value, expected) in cases {
+            let expected = expected.map_err(|media| media.map(str::to_owned));
+            assert_eq!(
+                ContentType::from_header(value.as_bytes()),
+                expected,
+                "{value:?}"
+            );
+        }
+        let long = format!("application/{}", "x".repeat(80));
+        assert_eq!(ContentType::from_header(long.as_bytes()), Err(None));
+    }
+
+    #[test]
+    fn delivery_ids() {
+        let good = [
+            "9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c",
+            "9B2E4C1A-0F3D-4E5B-8A7C-6D1E2F3A4B5C",
+            "00000000-0000-0000-0000-000000000000",
+        ];
+        for text in good {
+            let id: DeliveryId = text.parse().unwrap();
+            assert_eq!(id.as_str(), text.to_ascii_lowercase());
+            assert_eq!(id.to_string(), text.to_ascii_lowercase());
+        }
+        let bad = [
+            "",
+            "9b2e4c1a0f3d4e5b8a7c6d1e2f3a4b5c",
+            "{9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c}",
+            "urn:uuid:9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c",
+            "9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5",
+            "9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5cd",
+            "9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5g",
+            "9b2e4c1a-0f3d-4e5b-8a7c_6d1e2f3a4b5c",
+            "9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4bé",
+        ];
+        for text in bad {
+            assert_eq!(
+                text.parse::<DeliveryId>(),
+                Err(ReceiveError::MalformedDeliveryId),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn delivery_ids_borrow_as_str() {
+        let mut seen = std::collections::HashSet::new();
+        seen.insert(
+            "9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c"
+                .parse::<DeliveryId>()
+                .unwrap(),
+        );
+        assert!(seen.contains("9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c"));
+    }
+}

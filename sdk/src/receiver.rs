@@ -1,0 +1,389 @@
+//! The receiver: its configuration (secrets, body limit, the opt-in for
+//! unsigned deliveries) and the checks in the contract's order, size first,
+//! then signature, then everything [`Delivery::from_verified`] does.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::headers::{Collected, HeaderSource, Slot, header};
+use crate::{ConfigError, Delivery, ReceiveError, Secret, Signature};
+
+/// The largest body ICR sends, and the default limit: 25 MiB.
+pub const DEFAULT_MAX_BODY_SIZE: u64 = 26_214_400;
+
+/// Checks and parses deliveries: one or more secrets and a body limit.
+///
+/// Cheap to clone (the configuration is shared), so it can sit in an
+/// application's state. Build one with [`Receiver::new`] for one secret or
+/// [`Receiver::builder`] for more.
+///
+/// ```
+/// use icr_webhooks::Receiver;
+///
+/// // While rotating: the old secret and the new one are both accepted.
+/// let receiver = Receiver::builder()
+///     .secret("whsec_old")
+///     .secret("whsec_new")
+///     .max_body_size(1024 * 1024)
+///     .build()?;
+/// assert_eq!(receiver.max_body_size(), 1024 * 1024);
+/// # Ok::<(), icr_webhooks::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct Receiver {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    secrets: Vec<Secret>,
+    max_body_size: u64,
+}
+
+impl Receiver {
+    /// A receiver with one secret and the default body limit.
+    ///
+    /// # Errors
+    /// [`ConfigError::EmptySecret`] when the secret is empty.
+    pub fn new(secret: impl Into<Secret>) -> Result<Self, ConfigError> {
+        Self::builder().secret(secret).build()
+    }
+
+    /// A builder, to give several secrets, change the body limit or accept
+    /// unsigned deliveries.
+    pub fn builder() -> ReceiverBuilder {
+        ReceiverBuilder::default()
+    }
+
+    /// The largest body accepted, in bytes.
+    pub fn max_body_size(&self) -> u64 {
+        self.inner.max_body_size
+    }
+
+    /// Whether this receiver takes deliveries without a signature (it was
+    /// built with [`ReceiverBuilder::accept_unsigned`]).
+    pub fn accepts_unsigned(&self) -> bool {
+        self.inner.secrets.is_empty()
+    }
+
+    /// Checks and parses a delivery: the request's headers and its raw body.
+    ///
+    /// The checks run in the contract's order and the first that fails
+    /// decides: the body's size (413), the signature against every
+    /// configured secret (401), then what [`Delivery::from_verified`] checks:
+    /// the content type (415), `X-ICR-Event` and `X-ICR-Delivery`, the body
+    /// and the typed parse (400). Unknown events and actions are not errors.
+    ///
+    /// The body is kept as it is, without a copy, in
+    /// [`DeliveryInfo::body`](crate::DeliveryInfo::body).
+    ///
+    /// # Errors
+    /// [`ReceiveError::BodyTooLarge`]; [`ReceiveError::MissingHeader`],
+    /// [`ReceiveError::MalformedSignature`] or
+    /// [`ReceiveError::SignatureMismatch`]; then the errors of
+    /// [`Delivery::from_verified`].
+    pub fn receive<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        body: impl Into<Bytes>,
+    ) -> Result<Delivery, ReceiveError> {
+        let body = body.into();
+        self.check_size(len_u64(&body))?;
+        let mut collected = Collected::from_source(headers);
+        self.check_signature(std::mem::take(&mut collected.signature), &body)?;
+        Delivery::from_collected(collected, body)
+    }
+
+    /// Checks the size and signature only (the first two checks of
+    /// [`receive`](Self::receive)), for code that parses the body itself.
+    ///
+    /// # Errors
+    /// [`ReceiveError::BodyTooLarge`], [`ReceiveError::MissingHeader`],
+    /// [`ReceiveError::MalformedSignature`] or
+    /// [`ReceiveError::SignatureMismatch`].
+    pub fn verify<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+    ) -> Result<(), ReceiveError> {
+        self.check_size(len_u64(body))?;
+        self.check_signature(Collected::from_source(headers).signature, body)
+    }
+
+    /// Checks an `X-ICR-Signature-256` value (`None` when the header is
+    /// absent) against the body with every configured secret, in constant
+    /// time. A receiver that accepts unsigned deliveries accepts anything.
+    ///
+    /// # Errors
+    /// [`ReceiveError::MissingHeader`] when `signature` is `None`,
+    /// [`ReceiveError::MalformedSignature`] when it is not `sha256=` and 64
+    /// hex digits, [`ReceiveError::SignatureMismatch`] when no secret
+    /// matches.
+    pub fn verify_signature(
+        &self,
+        signature: Option<&[u8]>,
+        body: &[u8],
+    ) -> Result<(), ReceiveError> {
+        let slot = match signature {
+            Some(value) => Slot::One(Signature::from_header(value).ok()),
+            None => Slot::Absent,
+        };
+        self.check_signature(slot, body)
+    }
+
+    /// Checks a body size, e.g. a `Content-Length`, against the limit,
+    /// before reading the body.
+    ///
+    /// # Errors
+    /// [`ReceiveError::BodyTooLarge`] when `len` is over the limit.
+    pub fn check_size(&self, len: u64) -> Result<(), ReceiveError> {
+        if len > self.inner.max_body_size {
+            Err(ReceiveError::BodyTooLarge {
+                limit: self.inner.max_body_size,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn check_signature(
+        &self,
+        signature: Slot<Option<Signature>>,
+        body: &[u8],
+    ) -> Result<(), ReceiveError> {
+        if self.inner.secrets.is_empty() {
+            return Ok(());
+        }
+        let signature = match signature {
+            Slot::One(Some(signature)) => signature,
+            Slot::Absent => {
+                return Err(ReceiveError::MissingHeader {
+                    header: header::SIGNATURE_256,
+                });
+            }
+            Slot::One(None) | Slot::Repeated => return Err(ReceiveError::MalformedSignature),
+        };
+        // Every secret is tried, with no early exit, so the time taken does
+        // not tell which one matched.
+        let matched = self.inner.secrets.iter().fold(false, |matched, secret| {
+            secret.verify(&signature, body) | matched
+        });
+        if matched {
+            Ok(())
+        } else {
+            Err(ReceiveError::SignatureMismatch)
+        }
+    }
+}
+
+fn len_u64(body: &[u8]) -> u64 {
+    u64::try_from(body.len()).unwrap_or(u64::MAX)
+}
+
+impl fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("secrets", &self.inner.secrets.len())
+            .field("max_body_size", &self.inner.max_body_size)
+            .finish()
+    }
+}
+
+/// Configures a [`Receiver`].
+///
+/// At least one non-empty secret is required, unless unsigned deliveries
+/// are accepted explicitly with [`accept_unsigned`](Self::accept_unsigned).
+#[derive(Debug)]
+#[must_use]
+pub struct ReceiverBuilder {
+    secrets: Vec<Secret>,
+    max_body_size: u64,
+    accept_unsigned: bool,
+}
+
+impl Default for ReceiverBuilder {
+    fn default() -> Self {
+        Self {
+            secrets: Vec::new(),
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
+            accept_unsigned: false,
+        }
+    }
+}
+
+impl ReceiverBuilder {
+    /// Adds a secret. A delivery signed with any of the secrets is accepted,
+    /// which is how a secret is rotated: add the new one, change it at ICR,
+    /// then remove the old one.
+    pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.secrets.push(secret.into());
+        self
+    }
+
+    /// Sets the largest body accepted, in bytes; the default is
+    /// [`DEFAULT_MAX_BODY_SIZE`], the largest ICR sends.
+    pub fn max_body_size(mut self, bytes: u64) -> Self {
+        self.max_body_size = bytes;
+        self
+    }
+
+    /// Accepts deliveries without any signature check, for an app that has
+    /// no webhook secret. Anyone who can reach the endpoint can then send
+    /// anything: set a secret instead whenever possible.
+    pub fn accept_unsigned(mut self) -> Self {
+        self.accept_unsigned = true;
+        self
+    }
+
+    /// Builds the receiver.
+    ///
+    /// # Errors
+    /// [`ConfigError::NoSecret`] without a secret and without
+    /// [`accept_unsigned`](Self::accept_unsigned);
+    /// [`ConfigError::SecretAndUnsigned`] with both;
+    /// [`ConfigError::EmptySecret`] when a secret is empty.
+    pub fn build(self) -> Result<Receiver, ConfigError> {
+        match (self.secrets.is_empty(), self.accept_unsigned) {
+            (true, false) => return Err(ConfigError::NoSecret),
+            (false, true) => return Err(ConfigError::SecretAndUnsigned),
+            _ => {}
+        }
+        if self.secrets.iter().any(Secret::is_empty) {
+            return Err(ConfigError::EmptySecret);
+        }
+        Ok(Receiver {
+            inner: Arc::new(Inner {
+                secrets: self.secrets,
+                max_body_size: self.max_body_size,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_rules() {
+        assert_eq!(
+            Receiver::builder().build().unwrap_err(),
+            ConfigError::NoSecret
+        );
+        assert_eq!(Receiver::new("").unwrap_err(), ConfigError::EmptySecret);
+        assert_eq!(
+            Receiver::builder()
+                .secret("a")
+                .secret("")
+                .build()
+                .unwrap_err(),
+            ConfigError::EmptySecret
+        );
+        assert_eq!(
+            Receiver::builder()
+                .secret("a")
+                .accept_unsigned()
+                .build()
+                .unwrap_err(),
+            ConfigError::SecretAndUnsigned
+        );
+        let unsigned = Receiver::builder().accept_unsigned().build().unwrap();
+        assert!(unsigned.accepts_unsigned());
+        let signed = Receiver::new("a").unwrap();
+        assert!(!signed.accepts_unsigned());
+        assert_eq!(signed.max_body_size(), DEFAULT_MAX_BODY_SIZE);
+        assert_eq!(DEFAULT_MAX_BODY_SIZE, 25 * 1024 * 1024);
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let receiver = Receiver::builder()
+            .secret("hunter2-secret")
+            .build()
+            .unwrap();
+        let text = format!(
+            "{receiver:?} {:?}",
+            Receiver::builder().secret("hunter2-secret")
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+        assert_eq!(
+            format!("{receiver:?}"),
+            "Receiver { secrets: 1, max_body_size: 26214400 }"
+        );
+    }
+
+    #[test]
+    fn size_limit_is_inclusive() {
+        let receiver = Receiver::builder()
+            .secret("s")
+            .max_body_size(10)
+            .build()
+            .unwrap();
+        assert_eq!(receiver.check_size(10), Ok(()));
+        assert_eq!(
+            receiver.check_size(11),
+            Err(ReceiveError::BodyTooLarge { limit: 10 })
+        );
+        assert_eq!(
+            receiver.check_size(u64::MAX),
+            Err(ReceiveError::BodyTooLarge { limit: 10 })
+        );
+    }
+
+    #[test]
+    fn unsigned_receiver_ignores_signatures() {
+        let receiver = Receiver::builder().accept_unsigned().build().unwrap();
+        assert_eq!(receiver.verify_signature(None, b"x"), Ok(()));
+        assert_eq!(receiver.verify_signature(Some(b"nonsense"), b"x"), Ok(()));
+    }
+
+    #[test]
+    fn verify_signature_cases() {
+        let receiver = Receiver::builder()
+            .secret("old")
+            .secret("new")
+            .build()
+            .unwrap();
+        let body = b"{}";
+        let new = Secret::new("new").sign(body).to_string();
+        let old = Secret::new("old").sign(body).to_string();
+        let other = Secret::new("other").sign(body).to_string();
+        assert_eq!(
+            receiver.verify_signature(Some(new.as_bytes()), body),
+            Ok(())
+        );
+        assert_eq!(
+            receiver.verify_signature(Some(old.as_bytes()), body),
+            Ok(())
+        );
+        assert_eq!(
+            receiver.verify_signature(Some(other.as_bytes()), body),
+            Err(ReceiveError::SignatureMismatch)
+        );
+        assert_eq!(
+            receiver.verify_signature(Some(b"sha256="), body),
+            Err(ReceiveError::MalformedSignature)
+        );
+        assert_eq!(
+            receiver.verify_signature(None, body),
+            Err(ReceiveError::MissingHeader {
+                header: header::SIGNATURE_256
+            })
+        );
+    }
+
+    #[test]
+    fn repeated_signature_header_is_malformed() {
+        let receiver = Receiver::new("s").unwrap();
+        let signature = Secret::new("s").sign(b"x").to_string();
+        let headers = [
+            (header::SIGNATURE_256, signature.as_str()),
+            (header::SIGNATURE_256, signature.as_str()),
+        ];
+        assert_eq!(
+            receiver.verify(&headers, b"x"),
+            Err(ReceiveError::MalformedSignature)
+        );
+    }
+}

@@ -1,0 +1,815 @@
+//! A table of deliveries, good and bad, each with its exact outcome: the
+//! typed event it gives, or the error variant and the HTTP status.
+
+use icr_webhooks::types::{CreditTransferEvent, InventoryEvent};
+use icr_webhooks::{DEFAULT_MAX_BODY_SIZE, Event, ParseError, ReceiveError, Receiver, header};
+
+use crate::support::{SECRET, Wire, example, receiver};
+
+/// What a delivery must give.
+enum Expect {
+    /// Accepted, with an event that passes the check.
+    Accepted(fn(&Event) -> bool),
+    /// Refused with exactly this error and status.
+    Refused(ReceiveError, u16),
+    /// Refused with an error of the variant the check names (for errors
+    /// that carry serde's wording), and this status.
+    RefusedWith(fn(&ReceiveError) -> bool, u16),
+}
+
+#[track_caller]
+fn check(name: &str, receiver: &Receiver, wire: &Wire, expect: Expect) {
+    let outcome = wire.receive(receiver);
+    match (expect, outcome) {
+        (Expect::Accepted(is_expected), Ok(delivery)) => {
+            assert!(
+                is_expected(&delivery.event),
+                "{name}: unexpected event {:?}",
+                delivery.event
+            );
+        }
+        (Expect::Refused(expected, status), Err(error)) => {
+            assert_eq!(error, expected, "{name}");
+            assert_eq!(
+                error.status().as_u16(),
+                status,
+                "{name}: status of {error:?}"
+            );
+        }
+        (Expect::RefusedWith(is_expected, status), Err(error)) => {
+            assert!(is_expected(&error), "{name}: unexpected error {error:?}");
+            assert_eq!(
+                error.status().as_u16(),
+                status,
+                "{name}: status of {error:?}"
+            );
+        }
+        (_, Ok(delivery)) => panic!("{name}: accepted as {:?}", delivery.event),
+        (_, Err(error)) => panic!("{name}: refused with {error:?}"),
+    }
+}
+
+fn is_ping(event: &Event) -> bool {
+    matches!(event, Event::Ping(_))
+}
+
+fn is_transfer_completed(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::CreditTransfer(CreditTransferEvent::Completed(_))
+    )
+}
+
+const MISSING_SIGNATURE: ReceiveError = ReceiveError::MissingHeader {
+    header: header::SIGNATURE_256,
+};
+
+fn with_signature(value: &str) -> Wire {
+    Wire::ping().with(header::SIGNATURE_256, value)
+}
+
+fn hex_of(len: usize) -> String {
+    format!("sha256={}", "a".repeat(len))
+}
+
+#[test]
+fn signature_header() {
+    let good = Wire::ping().get(header::SIGNATURE_256).unwrap();
+    let digits = good.trim_start_matches("sha256=").to_owned();
+    let cases = [
+        (
+            "the contract's own delivery",
+            Wire::ping(),
+            Expect::Accepted(is_ping),
+        ),
+        (
+            "no signature header",
+            Wire::ping().without(header::SIGNATURE_256),
+            Expect::Refused(MISSING_SIGNATURE, 401),
+        ),
+        (
+            "sha1= prefix",
+            with_signature(&format!("sha1={digits}")),
+            Expect::Refused(ReceiveError::MalformedSignature, 401),
+        ),
+        (
+            "no prefix",
+            with_signature(&digits),
+            Expect::Refused(ReceiveError::MalformedSignature, 401),
+        ),
+        (
+            "empty hex",
+            with_signature("sha256="),
+            Expect::Refused(ReceiveError::MalformedSignature, 401),
+        ),
+        (
+            "empty value",
+            with_signature(""),
+            Expect::Refused(ReceiveError::MalformedSignature, 401),
+        ),
+        (
+            "63 hex digits",
+            with_signature(&hex_of(63)),
+            Expect::Refused(ReceiveError::MalformedSignature, 401),
+        ),
+        (
+            "65 hex digits",
+            with_signature(&hex_of(65)),
+            Expect::Refused(ReceiveError::MalformedSignature, 401),
+        ),
+        (
+            "the right digits with one more",
+            with_signature(&format!("{good}0")),
+            Expect::Refused(ReceiveError::MalformedSignature, 401),
+        ),
+        (
+            "non-hex digit",
+            with_signature(&format!("sha256=g{}", &digits[1..])),
+            Expect::Refused(ReceiveError::MalformedSignature, 401),
+        ),
+        (
+            "non-ASCII",
+            Wire::ping().with(header::SIGNATURE_256, {
+                let mut value = good.clone().into_bytes();
+                value[10] = 0xe9;
+                value
+            }),
+            Expect::Refused(ReceiveError::MalformedSignature, 401),
+        ),
+        (
+            "two signature headers",
+            Wire::ping().also(header::SIGNATURE_256, good.clone()),
+            Expect::Refused(ReceiveError::MalformedSignature, 401),
+        ),
+        (
+            "a valid signature of a different body",
+            Wire::ping().with(
+                header::SIGNATURE_256,
+                Wire::transfer_completed()
+                    .get(header::SIGNATURE_256)
+                    .unwrap(),
+            ),
+            Expect::Refused(ReceiveError::SignatureMismatch, 401),
+        ),
+        (
+            "the body changed by one byte after signing",
+            {
+                let wire = Wire::ping();
+                let mut body = wire.body.clone();
+                let at = body.iter().position(|&byte| byte == b'M').unwrap();
+                body[at] = b'm';
+                wire.body(body)
+            },
+            Expect::Refused(ReceiveError::SignatureMismatch, 401),
+        ),
+        (
+            "the body with a byte added after signing",
+            {
+                let wire = Wire::ping();
+                let mut body = wire.body.clone();
+                body.push(b'\n');
+                wire.body(body)
+            },
+            Expect::Refused(ReceiveError::SignatureMismatch, 401),
+        ),
+        (
+            "signed with another secret",
+            Wire::ping().signed_with("whsec_someone_else"),
+            Expect::Refused(ReceiveError::SignatureMismatch, 401),
+        ),
+        (
+            "uppercase hex",
+            with_signature(&format!("sha256={}", digits.to_uppercase())),
+            Expect::Accepted(is_ping),
+        ),
+        (
+            "uppercase prefix and hex",
+            with_signature(&good.to_uppercase()),
+            Expect::Accepted(is_ping),
+        ),
+        (
+            "surrounding spaces and tabs",
+            with_signature(&format!(" \t{good} \t")),
+            Expect::Accepted(is_ping),
+        ),
+    ];
+    for (name, wire, expect) in cases {
+        check(name, &receiver(), &wire, expect);
+    }
+}
+
+#[test]
+fn rotation_accepts_any_configured_secret() {
+    let rotating = Receiver::builder()
+        .secret("whsec_old_one")
+        .secret(SECRET)
+        .build()
+        .unwrap();
+    let cases = [
+        (
+            "the second configured secret",
+            Wire::ping(),
+            Expect::Accepted(is_ping),
+        ),
+        (
+            "the first configured secret",
+            Wire::ping().signed_with("whsec_old_one"),
+            Expect::Accepted(is_ping),
+        ),
+        (
+            "neither secret",
+            Wire::ping().signed_with("whsec_third"),
+            Expect::Refused(ReceiveError::SignatureMismatch, 401),
+        ),
+    ];
+    for (name, wire, expect) in cases {
+        check(name, &rotating, &wire, expect);
+    }
+}
+
+#[test]
+fn header_names_in_any_case() {
+    let cases = [
+        (
+            "lower case",
+            Wire::transfer_completed().recased(|name| name.to_lowercase()),
+        ),
+        (
+            "upper case",
+            Wire::transfer_completed().recased(|name| name.to_uppercase()),
+        ),
+        (
+            "mixed case",
+            Wire::transfer_completed().recased(|name| {
+                name.chars()
+                    .enumerate()
+                    .map(|(at, c)| {
+                        if at % 2 == 0 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c.to_ascii_lowercase()
+                        }
+                    })
+                    .collect()
+            }),
+        ),
+    ];
+    for (name, wire) in cases {
+        check(
+            name,
+            &receiver(),
+            &wire,
+            Expect::Accepted(is_transfer_completed),
+        );
+        let delivery = wire.receive(&receiver()).unwrap();
+        assert_eq!(delivery.info.hook_id, Some(60021), "{name}");
+    }
+    // The same through an http::HeaderMap, whose names are lower case.
+    let wire = Wire::transfer_completed();
+    let mut map = http::HeaderMap::new();
+    for (name, value) in &wire.headers {
+        map.append(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            http::HeaderValue::from_bytes(value).unwrap(),
+        );
+    }
+    let delivery = receiver().receive(&map, wire.body.clone()).unwrap();
+    assert!(is_transfer_completed(&delivery.event));
+}
+
+/// `ping.json` padded with spaces after the object to exactly `len` bytes.
+fn ping_of_len(len: usize) -> Vec<u8> {
+    let mut body = example("ping.json");
+    assert!(body.len() <= len);
+    body.resize(len, b' ');
+    body
+}
+
+#[test]
+fn body_size_limit() {
+    let ping = example("ping.json");
+    let small = Receiver::builder()
+        .secret(SECRET)
+        .max_body_size(ping.len() as u64)
+        .build()
+        .unwrap();
+    let garbage = vec![0xff; ping.len() + 1];
+    let cases = [
+        (
+            "exactly the limit",
+            Wire::json("ping", ping.clone()),
+            Expect::Accepted(is_ping),
+        ),
+        (
+            "one byte more",
+            Wire::json("ping", ping_of_len(ping.len() + 1)),
+            Expect::Refused(
+                ReceiveError::BodyTooLarge {
+                    limit: ping.len() as u64,
+                },
+                413,
+            ),
+        ),
+        (
+            "one byte more, refused before the signature and anything parsed",
+            Wire::json("ping", garbage.clone())
+                .without(header::SIGNATURE_256)
+                .without(header::EVENT)
+                .with(header::CONTENT_TYPE, "text/plain"),
+            Expect::Refused(
+                ReceiveError::BodyTooLarge {
+                    limit: ping.len() as u64,
+                },
+                413,
+            ),
+        ),
+    ];
+    for (name, wire, expect) in cases {
+        check(name, &small, &wire, expect);
+    }
+}
+
+#[test]
+fn default_body_size_limit() {
+    let limit = usize::try_from(DEFAULT_MAX_BODY_SIZE).unwrap();
+    assert_eq!(limit, 26_214_400);
+    check(
+        "exactly 25 MiB",
+        &receiver(),
+        &Wire::json("ping", ping_of_len(limit)),
+        Expect::Accepted(is_ping),
+    );
+    check(
+        "25 MiB and one byte",
+        &receiver(),
+        &Wire::json("ping", ping_of_len(limit + 1)),
+        Expect::Refused(
+            ReceiveError::BodyTooLarge {
+                limit: DEFAULT_MAX_BODY_SIZE,
+            },
+            413,
+        ),
+    );
+}
+
+#[test]
+fn content_type() {
+    let ping = example("ping.json");
+    let cases = [
+        (
+            "charset parameter",
+            Wire::ping().with(header::CONTENT_TYPE, "application/json; charset=utf-8"),
+            Expect::Accepted(is_ping),
+        ),
+        (
+            "media type in upper case",
+            Wire::ping().with(header::CONTENT_TYPE, "Application/JSON"),
+            Expect::Accepted(is_ping),
+        ),
+        (
+            "form with charset",
+            Wire::form("ping", &ping).with(
+                header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded; charset=UTF-8",
+            ),
+            Expect::Accepted(is_ping),
+        ),
+        (
+            "wrong content type",
+            Wire::ping().with(header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            Expect::Refused(
+                ReceiveError::UnsupportedContentType {
+                    media_type: Some("text/plain".into()),
+                },
+                415,
+            ),
+        ),
+        (
+            "no content type",
+            Wire::ping().without(header::CONTENT_TYPE),
+            Expect::Refused(
+                ReceiveError::UnsupportedContentType { media_type: None },
+                415,
+            ),
+        ),
+        (
+            "two content types",
+            Wire::ping().also(header::CONTENT_TYPE, "application/json"),
+            Expect::Refused(
+                ReceiveError::UnsupportedContentType { media_type: None },
+                415,
+            ),
+        ),
+        (
+            "a form body sent as JSON",
+            Wire::form("ping", &ping).with(header::CONTENT_TYPE, "application/json"),
+            Expect::RefusedWith(
+                |error| matches!(error, ReceiveError::MalformedJson { .. }),
+                400,
+            ),
+        ),
+        (
+            "form without payload",
+            Wire::json("ping", b"zen=hello&hook_id=1".to_vec())
+                .with(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            Expect::Refused(ReceiveError::MissingPayloadField, 400),
+        ),
+        (
+            "a JSON body sent as a form",
+            Wire::json("ping", ping.clone())
+                .with(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            Expect::Refused(ReceiveError::MissingPayloadField, 400),
+        ),
+        (
+            "form with two payloads",
+            Wire::json("ping", {
+                let mut body = icr_webhooks::form_body(&ping).into_bytes();
+                body.extend_from_slice(b"&payload=%7B%7D");
+                body
+            })
+            .with(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            Expect::Refused(ReceiveError::RepeatedPayloadField, 400),
+        ),
+    ];
+    for (name, wire, expect) in cases {
+        check(name, &receiver(), &wire, expect);
+    }
+}
+
+#[test]
+fn delivery_headers() {
+    let cases = [
+        (
+            "missing X-ICR-Event",
+            Wire::ping().without(header::EVENT),
+            Expect::Refused(
+                ReceiveError::MissingHeader {
+                    header: header::EVENT,
+                },
+                400,
+            ),
+        ),
+        (
+            "empty X-ICR-Event",
+            Wire::ping().with(header::EVENT, " "),
+            Expect::Refused(
+                ReceiveError::MissingHeader {
+                    header: header::EVENT,
+                },
+                400,
+            ),
+        ),
+        (
+            "X-ICR-Event not UTF-8",
+            Wire::ping().with(header::EVENT, vec![0x70, 0xff]),
+            Expect::Refused(
+                ReceiveError::InvalidHeader {
+                    header: header::EVENT,
+                },
+                400,
+            ),
+        ),
+        (
+            "two X-ICR-Event",
+            Wire::ping().also(header::EVENT, "ping"),
+            Expect::Refused(
+                ReceiveError::InvalidHeader {
+                    header: header::EVENT,
+                },
+                400,
+            ),
+        ),
+        (
+            "missing X-ICR-Delivery",
+            Wire::ping().without(header::DELIVERY),
+            Expect::Refused(
+                ReceiveError::MissingHeader {
+                    header: header::DELIVERY,
+                },
+                400,
+            ),
+        ),
+        (
+            "malformed GUID",
+            Wire::ping().with(header::DELIVERY, "72d3162e-cc78-11e3-81ab-4c9367dc095"),
+            Expect::Refused(ReceiveError::MalformedDeliveryId, 400),
+        ),
+        (
+            "GUID without hyphens",
+            Wire::ping().with(header::DELIVERY, "72d3162ecc7811e381ab4c9367dc0958"),
+            Expect::Refused(ReceiveError::MalformedDeliveryId, 400),
+        ),
+        (
+            "GUID in upper case",
+            Wire::ping().with(header::DELIVERY, "72D3162E-CC78-11E3-81AB-4C9367DC0958"),
+            Expect::Accepted(is_ping),
+        ),
+        (
+            "two X-ICR-Delivery",
+            Wire::ping().also(header::DELIVERY, "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+            Expect::Refused(
+                ReceiveError::InvalidHeader {
+                    header: header::DELIVERY,
+                },
+                400,
+            ),
+        ),
+        (
+            "no hook or installation headers",
+            Wire::ping()
+                .without(header::HOOK_ID)
+                .without(header::INSTALLATION_TARGET_ID)
+                .without(header::INSTALLATION_TARGET_TYPE),
+            Expect::Accepted(is_ping),
+        ),
+    ];
+    for (name, wire, expect) in cases {
+        check(name, &receiver(), &wire, expect);
+    }
+    let delivery = Wire::ping()
+        .with(header::DELIVERY, "72D3162E-CC78-11E3-81AB-4C9367DC0958")
+        .with(header::HOOK_ID, "not a number")
+        .receive(&receiver())
+        .unwrap();
+    assert_eq!(
+        delivery.info.id.as_str(),
+        "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+    );
+    assert_eq!(delivery.info.hook_id, None);
+}
+
+fn is_malformed(error: &ReceiveError) -> bool {
+    matches!(error, ReceiveError::MalformedJson { source } if matches!(**source, ParseError::Malformed { .. }))
+}
+
+fn is_not_an_object(error: &ReceiveError) -> bool {
+    matches!(error, ReceiveError::MalformedJson { source } if **source == ParseError::NotAnObject)
+}
+
+#[test]
+fn body() {
+    let transfer = example("credit_transfer.completed.json");
+    let text = String::from_utf8(transfer.clone()).unwrap();
+    let cases = [
+        (
+            "invalid UTF-8",
+            Wire::json("ping", {
+                let mut body = example("ping.json");
+                let at = body.iter().position(|&byte| byte == b'M').unwrap();
+                body[at] = 0xff;
+                body
+            }),
+            Expect::RefusedWith(is_malformed, 400),
+        ),
+        (
+            "invalid UTF-8 in a form",
+            Wire::form("ping", b"{\"zen\": \"\xff\"}"),
+            Expect::RefusedWith(is_malformed, 400),
+        ),
+        (
+            "truncated JSON",
+            Wire::json("credit_transfer", transfer[..transfer.len() / 2].to_vec()),
+            Expect::RefusedWith(is_malformed, 400),
+        ),
+        (
+            "empty body",
+            Wire::json("ping", Vec::new()),
+            Expect::RefusedWith(is_malformed, 400),
+        ),
+        (
+            "trailing garbage",
+            Wire::json("ping", [example("ping.json"), b"{}".to_vec()].concat()),
+            Expect::RefusedWith(is_malformed, 400),
+        ),
+        (
+            "a JSON array",
+            Wire::json("ping", b"[1, 2]".to_vec()),
+            Expect::RefusedWith(is_not_an_object, 400),
+        ),
+        (
+            "a JSON array for an unknown event",
+            Wire::json("carbon_offset", b"[1, 2]".to_vec()),
+            Expect::RefusedWith(is_not_an_object, 400),
+        ),
+        (
+            "wrong shape for a known action",
+            Wire::json(
+                "credit_transfer",
+                text.replacen(
+                    "\"quantity\": 1500,\n    \"memo\"",
+                    "\"quantity\": \"many\",\n    \"memo\"",
+                    1,
+                )
+                .into_bytes(),
+            ),
+            Expect::RefusedWith(
+                |error| {
+                    matches!(
+                        error,
+                        ReceiveError::UnexpectedShape { event, action, path, source }
+                            if event == "credit_transfer"
+                                && action.as_deref() == Some("completed")
+                                && path == "transfer.quantity"
+                                && source.path() == Some("transfer.quantity")
+                    )
+                },
+                400,
+            ),
+        ),
+        (
+            "a required field missing",
+            Wire::json("ping", br#"{"zen": "z", "hook_id": 1}"#.to_vec()),
+            Expect::RefusedWith(
+                |error| {
+                    matches!(
+                        error,
+                        ReceiveError::UnexpectedShape { event, action: None, path, .. }
+                            if event == "ping" && path == "."
+                    )
+                },
+                400,
+            ),
+        ),
+        (
+            "a known event without its action",
+            Wire::json("inventory", br#"{"sender": {}}"#.to_vec()),
+            Expect::RefusedWith(
+                |error| matches!(error, ReceiveError::UnexpectedShape { event, .. } if event == "inventory"),
+                400,
+            ),
+        ),
+        (
+            "an unknown event",
+            Wire::json("carbon_offset", br#"{"action": "made", "x": 1}"#.to_vec()),
+            Expect::Accepted(
+                |event| matches!(event, Event::Unknown { event, raw } if event == "carbon_offset" && raw["x"] == 1),
+            ),
+        ),
+        (
+            "an unknown action of a known event",
+            Wire::json(
+                "inventory",
+                br#"{"action": "teleported", "anything": true}"#.to_vec(),
+            ),
+            Expect::Accepted(
+                |event| matches!(event, Event::Inventory(InventoryEvent::Unknown { action, .. }) if action == "teleported"),
+            ),
+        ),
+        (
+            "unknown fields and enum values of a known action",
+            Wire::json(
+                "credit_transfer",
+                text.replacen(
+                    "\"status\": \"completed\"",
+                    "\"status\": \"frozen\", \"novelty\": [1]",
+                    1,
+                )
+                .into_bytes(),
+            ),
+            Expect::Accepted(is_transfer_completed),
+        ),
+    ];
+    for (name, wire, expect) in cases {
+        check(name, &receiver(), &wire, expect);
+    }
+}
+
+#[test]
+fn checks_run_in_the_contract_order() {
+    let ping = example("ping.json");
+    let cases = [
+        (
+            "bad signature before bad content type",
+            Wire::ping()
+                .with(header::CONTENT_TYPE, "text/plain")
+                .with(header::SIGNATURE_256, "sha256=00"),
+            Expect::Refused(ReceiveError::MalformedSignature, 401),
+        ),
+        (
+            "missing signature before missing event",
+            Wire::ping()
+                .without(header::SIGNATURE_256)
+                .without(header::EVENT),
+            Expect::Refused(MISSING_SIGNATURE, 401),
+        ),
+        (
+            "content type before missing event",
+            Wire::ping()
+                .with(header::CONTENT_TYPE, "text/plain")
+                .without(header::EVENT)
+                .signed_with(SECRET),
+            Expect::Refused(
+                ReceiveError::UnsupportedContentType {
+                    media_type: Some("text/plain".into()),
+                },
+                415,
+            ),
+        ),
+        (
+            "missing event before a bad body",
+            Wire::json("ping", b"not json".to_vec()).without(header::EVENT),
+            Expect::Refused(
+                ReceiveError::MissingHeader {
+                    header: header::EVENT,
+                },
+                400,
+            ),
+        ),
+        (
+            "event before delivery GUID",
+            Wire::ping()
+                .without(header::EVENT)
+                .with(header::DELIVERY, "nope"),
+            Expect::Refused(
+                ReceiveError::MissingHeader {
+                    header: header::EVENT,
+                },
+                400,
+            ),
+        ),
+        (
+            "GUID before the body",
+            Wire::form("ping", &ping)
+                .with(header::DELIVERY, "nope")
+                .body(b"x=1".to_vec())
+                .signed_with(SECRET),
+            Expect::Refused(ReceiveError::MalformedDeliveryId, 400),
+        ),
+    ];
+    for (name, wire, expect) in cases {
+        check(name, &receiver(), &wire, expect);
+    }
+}
+
+#[test]
+fn unsigned_receiver() {
+    let unsigned = Receiver::builder().accept_unsigned().build().unwrap();
+    let cases = [
+        (
+            "no signature",
+            Wire::ping().without(header::SIGNATURE_256),
+            Expect::Accepted(is_ping),
+        ),
+        (
+            "a signature it cannot check",
+            Wire::ping().with(header::SIGNATURE_256, "sha256=00"),
+            Expect::Accepted(is_ping),
+        ),
+        (
+            "still the other checks",
+            Wire::ping()
+                .without(header::SIGNATURE_256)
+                .without(header::EVENT),
+            Expect::Refused(
+                ReceiveError::MissingHeader {
+                    header: header::EVENT,
+                },
+                400,
+            ),
+        ),
+    ];
+    for (name, wire, expect) in cases {
+        check(name, &unsigned, &wire, expect);
+    }
+}
+
+#[test]
+fn lower_level_calls_agree_with_receive() {
+    let receiver = receiver();
+    let wire = Wire::transfer_completed();
+    assert_eq!(receiver.verify(&wire.headers, &wire.body), Ok(()));
+    let tampered = wire.clone().body(b"{}".to_vec());
+    assert_eq!(
+        receiver.verify(&tampered.headers, &tampered.body),
+        Err(ReceiveError::SignatureMismatch)
+    );
+    let signature = wire.get(header::SIGNATURE_256).unwrap();
+    assert_eq!(
+        receiver.verify_signature(Some(signature.as_bytes()), &wire.body),
+        Ok(())
+    );
+    // from_verified trusts the body: no signature needed, the rest checked.
+    let unsigned = wire.clone().without(header::SIGNATURE_256);
+    let delivery =
+        icr_webhooks::Delivery::from_verified(&unsigned.headers, unsigned.body.clone()).unwrap();
+    assert!(is_transfer_completed(&delivery.event));
+    assert_eq!(
+        icr_webhooks::Delivery::from_verified(
+            &unsigned.without(header::EVENT).headers,
+            wire.body.clone()
+        )
+        .unwrap_err(),
+        ReceiveError::MissingHeader {
+            header: header::EVENT
+        }
+    );
+    // Header pairs as plain string slices.
+    let pairs: Vec<(&str, &str)> = vec![
+        ("x-icr-event", "credit_transfer"),
+        ("x-icr-delivery", crate::support::GUID),
+        ("x-icr-signature-256", signature.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let delivery = receiver.receive(&pairs, wire.body.clone()).unwrap();
+    assert!(is_transfer_completed(&delivery.event));
+}
