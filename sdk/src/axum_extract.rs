@@ -89,7 +89,10 @@ where
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.trim().parse::<u64>().ok());
         if let Some(declared) = declared {
-            receiver.check_size(declared)?;
+            if let Err(error) = receiver.check_size(declared) {
+                drain_in_background(body);
+                return Err(error.into());
+            }
         }
         let body = read_limited(body, &receiver, declared).await?;
         Ok(receiver.receive(&parts.headers, body)?)
@@ -121,7 +124,10 @@ async fn read_limited(
             continue;
         };
         total = total.saturating_add(chunk.len());
-        receiver.check_size(u64::try_from(total).unwrap_or(u64::MAX))?;
+        if let Err(error) = receiver.check_size(u64::try_from(total).unwrap_or(u64::MAX)) {
+            drain_in_background(body);
+            return Err(error.into());
+        }
         if let Some(buffer) = &mut joined {
             buffer.extend_from_slice(&chunk);
         } else if let (Some(declared), false) = (declared, chunks.is_empty()) {
@@ -135,6 +141,27 @@ async fn read_limited(
         None if chunks.len() <= 1 => chunks.pop().unwrap_or_default(),
         None => Bytes::from(join(chunks.drain(..), total)),
     })
+}
+
+/// How long a refused body is read and thrown away (nginx's
+/// `lingering_time` idea): ICR's own wait.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads what is left of a refused body and throws it away, for at most
+/// [`DRAIN_TIME`], while the 413 is answered. An HTTP/1.1 client that is
+/// still writing a large body would otherwise have its connection reset
+/// when the server closes with unread data, and see the reset instead of
+/// the 413. Nothing read is kept, so memory stays flat.
+fn drain_in_background(body: Body) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut body = body;
+        let drain = async { while let Some(Ok(_)) = body.frame().await {} };
+        // Past the deadline the body is dropped and the connection closes.
+        let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+    });
 }
 
 /// Copies the pieces into one buffer, letting each go once copied.

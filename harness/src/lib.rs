@@ -1,0 +1,9 @@
+//! The ICR webhook test harness: a mock ICR sender with fault injection
+//! ([`sender`]), a verifying receiver ([`listen`]) and proptest strategies
+//! built at run time from the bundled JSON Schema ([`strategy`]), with
+//! seeded samples drawn from them ([`samples`]).
+
+pub mod listen;
+pub mod samples;
+pub mod sender;
+pub mod strategy;

@@ -1,0 +1,628 @@
+//! `icr-webhooks`: the command line of the harness. Lists the catalogue,
+//! makes schema-valid samples, signs and verifies bodies, sends deliveries to
+//! an app (with faults), runs a verifying receiver, and `demo` runs it all.
+
+use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use clap::{Parser, Subcommand, ValueEnum};
+use icr_webhooks::{ContentType, Receiver, Secret};
+use icr_webhooks_harness::listen::{self, Accepted};
+use icr_webhooks_harness::samples;
+use icr_webhooks_harness::sender::{Attempt, Fault, Outgoing, Sender, SenderConfig, Summary};
+
+/// Exit code: a delivery was rejected or not every delivery was delivered.
+const EXIT_REJECTED: u8 = 1;
+/// Exit code: bad usage (clap uses it too).
+const EXIT_USAGE: u8 = 2;
+/// Exit code: the payload is malformed.
+const EXIT_MALFORMED: u8 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "icr-webhooks",
+    version,
+    about = "Test ICR webhook receivers: samples, signatures, a mock ICR sender with faults, a verifying receiver",
+    after_help = "Exit codes: 0 success, 1 rejected or not all delivered, 2 usage, 3 malformed payload.\n\n\
+Examples:\n  icr-webhooks demo\n  icr-webhooks send --all --url http://127.0.0.1:3000/webhook --secret \"$ICR_WEBHOOK_SECRET\"\n  icr-webhooks sample credit_transfer.completed --seed 7 | icr-webhooks sign --secret s3cr3t"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print every event/action, one per line, sorted (`ping` bare).
+    #[command(after_help = "Example:\n  icr-webhooks events | grep credit_")]
+    Events,
+    /// Print schema-valid payloads, one compact JSON per line.
+    #[command(
+        after_help = "Examples:\n  icr-webhooks sample ping\n  icr-webhooks sample credit_transfer.completed --seed 42 --count 3\n  icr-webhooks sample credit_transfer   # any action of the event"
+    )]
+    Sample {
+        /// `EVENT.ACTION`, or `EVENT` for any of its actions.
+        key: String,
+        /// The seed; the same seed gives the same payloads.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// How many payloads.
+        #[arg(long, default_value_t = 1)]
+        count: usize,
+    },
+    /// Print the `X-ICR-Signature-256` value of a body.
+    #[command(
+        after_help = "Examples:\n  icr-webhooks sign --secret s3cr3t payload.json\n  printf 'Hello, World!' | icr-webhooks sign --secret \"It's a Secret to Everybody\""
+    )]
+    Sign {
+        /// The webhook secret.
+        #[arg(long)]
+        secret: String,
+        /// The body file; `-` or nothing for standard input.
+        file: Option<PathBuf>,
+    },
+    /// Verify and parse one body exactly as the SDK does; print the typed result.
+    #[command(
+        after_help = "Prints {\"event\",\"action\",\"delivery\",\"known\",\"payload\"}.\nExit 1 on a signature problem, 3 on a malformed payload.\n\nExample:\n  icr-webhooks verify --secret s3cr3t --event ping --signature sha256=... ping.json"
+    )]
+    Verify {
+        /// A webhook secret; repeat for rotation (any match accepts).
+        #[arg(long = "secret", required = true)]
+        secrets: Vec<String>,
+        /// The `X-ICR-Event` name.
+        #[arg(long)]
+        event: String,
+        /// The `X-ICR-Signature-256` value.
+        #[arg(long)]
+        signature: Option<String>,
+        /// The `Content-Type`.
+        #[arg(long, default_value = "application/json")]
+        content_type: String,
+        /// The `X-ICR-Delivery` GUID (a fresh one when absent).
+        #[arg(long)]
+        delivery: Option<String>,
+        /// The body file; `-` or nothing for standard input.
+        file: Option<PathBuf>,
+    },
+    /// Send deliveries to a receiver the way ICR does, and summarize.
+    #[command(
+        after_help = "Exit 0 only when every delivery was answered 2xx.\n\nExamples:\n  icr-webhooks send --url http://127.0.0.1:3000/webhook --secret s3cr3t --all\n  icr-webhooks send --url $URL --secret s3cr3t --event credit_transfer.completed --count 500 --concurrency 32\n  icr-webhooks send --url $URL --secret s3cr3t --event credit_transfer --payload body.json\n  icr-webhooks send --url $URL --secret s3cr3t --all --fault wrong-secret"
+    )]
+    Send {
+        /// The webhook URL.
+        #[arg(long)]
+        url: String,
+        /// The webhook secret.
+        #[arg(long)]
+        secret: String,
+        /// `EVENT[.ACTION]` to send (repeatable); with `--payload`, the event name.
+        #[arg(long = "event", value_name = "EVENT[.ACTION]")]
+        events: Vec<String>,
+        /// Send every event/action of the catalogue.
+        #[arg(long, conflicts_with = "payload")]
+        all: bool,
+        /// Send this payload file instead of generated ones (with one `--event NAME`).
+        #[arg(long)]
+        payload: Option<PathBuf>,
+        /// How many deliveries in all (cycling through the selection); one per event/action by default.
+        #[arg(long)]
+        count: Option<usize>,
+        /// Deliveries in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// How the payload is carried.
+        #[arg(long, value_enum, default_value_t = Carried::Json)]
+        content_type: Carried,
+        /// Inject a fault into every delivery: wrong-secret, missing-signature,
+        /// corrupted-signature, body-changed, wrong-event, oversized-body,
+        /// truncated-body, content-type-mismatch or slow-body.
+        #[arg(long, value_parser = parse_fault, value_name = "KIND")]
+        fault: Option<Fault>,
+        /// Redeliver deliveries not answered 2xx, up to N more times each.
+        #[arg(long, default_value_t = 0)]
+        redeliver_failed: u32,
+        /// Seed for generated payloads.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Run a verifying receiver; print one JSON line per accepted delivery.
+    #[command(
+        after_help = "Answers bad deliveries with the SDK's statuses (401, 413, 415, 400);\nacknowledges a repeated GUID without printing it again.\n\nExample:\n  icr-webhooks listen --addr 127.0.0.1:8787 --secret s3cr3t"
+    )]
+    Listen {
+        /// Address to listen on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        addr: String,
+        /// A webhook secret; repeat for rotation.
+        #[arg(long = "secret", required = true)]
+        secrets: Vec<String>,
+    },
+    /// Start a receiver, send it every event/action and every fault, and check each answer.
+    #[command(
+        after_help = "Exit 0 only when every good delivery was accepted as its exact typed\nvariant and every faulty one was refused with its expected status."
+    )]
+    Demo,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Carried {
+    Json,
+    Form,
+}
+
+impl From<Carried> for ContentType {
+    fn from(carried: Carried) -> Self {
+        match carried {
+            Carried::Json => ContentType::Json,
+            Carried::Form => ContentType::Form,
+        }
+    }
+}
+
+fn parse_fault(name: &str) -> Result<Fault, String> {
+    Fault::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+        format!("unknown fault `{name}`; one of: {}", names.join(", "))
+    })
+}
+
+/// A failure with the exit code it maps to.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Self {
+            code: EXIT_USAGE,
+            error,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("icr-webhooks: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Events => {
+            let mut out = std::io::stdout().lock();
+            for key in samples::keys() {
+                writeln!(out, "{key}").context("writing to stdout")?;
+            }
+            Ok(0)
+        }
+        Command::Sample { key, seed, count } => {
+            let payloads = samples::generate(&key, seed, count).map_err(anyhow::Error::from)?;
+            let mut out = std::io::stdout().lock();
+            for payload in payloads {
+                let line = serde_json::to_string(&payload).context("serializing a sample")?;
+                writeln!(out, "{line}").context("writing to stdout")?;
+            }
+            Ok(0)
+        }
+        Command::Sign { secret, file } => {
+            let body = read_input(file.as_ref())?;
+            println!("{}", Secret::new(secret).sign(&body));
+            Ok(0)
+        }
+        Command::Verify {
+            secrets,
+            event,
+            signature,
+            content_type,
+            delivery,
+            file,
+        } => verify(
+            &secrets,
+            event,
+            signature,
+            content_type,
+            delivery,
+            file.as_ref(),
+        ),
+        Command::Send {
+            url,
+            secret,
+            events,
+            all,
+            payload,
+            count,
+            concurrency,
+            content_type,
+            fault,
+            redeliver_failed,
+            seed,
+        } => {
+            let deliveries = plan(&events, all, payload.as_ref(), count, seed)?
+                .into_iter()
+                .map(|d| {
+                    let d = d.with_content_type(content_type.into());
+                    match fault {
+                        Some(fault) => d.with_fault(fault),
+                        None => d,
+                    }
+                })
+                .collect();
+            let runtime = runtime()?;
+            let summary = runtime.block_on(async {
+                let sender = Sender::new(SenderConfig::new(url, Some(Secret::new(secret))))
+                    .map_err(anyhow::Error::from)?;
+                let attempts =
+                    send_with_progress(&sender, deliveries, concurrency, redeliver_failed).await;
+                Ok::<_, anyhow::Error>(Summary::of(&attempts))
+            })?;
+            println!("{summary}");
+            Ok(if summary.all_delivered() {
+                0
+            } else {
+                EXIT_REJECTED
+            })
+        }
+        Command::Listen { addr, secrets } => {
+            let receiver = receiver(&secrets)?;
+            let runtime = runtime()?;
+            runtime.block_on(listen_forever(&addr, receiver))?;
+            Ok(0)
+        }
+        Command::Demo => {
+            let runtime = runtime()?;
+            let passed = runtime.block_on(demo())?;
+            Ok(if passed { 0 } else { EXIT_REJECTED })
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn read_input(file: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
+    match file {
+        Some(path) if path.as_os_str() != "-" => {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        }
+        _ => {
+            let mut body = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut body)
+                .context("reading standard input")?;
+            Ok(body)
+        }
+    }
+}
+
+fn receiver(secrets: &[String]) -> anyhow::Result<Receiver> {
+    let mut builder = Receiver::builder();
+    for secret in secrets {
+        builder = builder.secret(secret.as_str());
+    }
+    builder.build().context("configuring the receiver")
+}
+
+fn verify(
+    secrets: &[String],
+    event: String,
+    signature: Option<String>,
+    content_type: String,
+    delivery: Option<String>,
+    file: Option<&PathBuf>,
+) -> Result<u8, Failure> {
+    let body = read_input(file)?;
+    let receiver = receiver(secrets)?;
+    let delivery = delivery.unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
+    let mut headers = vec![
+        ("X-ICR-Event".to_owned(), event),
+        ("X-ICR-Delivery".to_owned(), delivery),
+        ("Content-Type".to_owned(), content_type),
+    ];
+    if let Some(signature) = signature {
+        headers.push(("X-ICR-Signature-256".to_owned(), signature));
+    }
+    match receiver.receive(&headers, body) {
+        Ok(delivery) => {
+            let out = serde_json::json!({
+                "event": delivery.event.name(),
+                "action": delivery.event.action(),
+                "delivery": delivery.info.id.as_str(),
+                "known": delivery.event.is_known(),
+                "payload": delivery.event,
+            });
+            println!("{out}");
+            Ok(0)
+        }
+        Err(error) => {
+            let code = if error.status() == 401 {
+                EXIT_REJECTED
+            } else {
+                EXIT_MALFORMED
+            };
+            Err(Failure {
+                code,
+                error: anyhow::Error::new(error)
+                    .context(format!("rejected ({})", error_status(code))),
+            })
+        }
+    }
+}
+
+fn error_status(code: u8) -> &'static str {
+    if code == EXIT_REJECTED {
+        "signature"
+    } else {
+        "malformed delivery"
+    }
+}
+
+/// The deliveries `send` makes from its arguments.
+fn plan(
+    events: &[String],
+    all: bool,
+    payload: Option<&PathBuf>,
+    count: Option<usize>,
+    seed: u64,
+) -> anyhow::Result<Vec<Outgoing>> {
+    if let Some(path) = payload {
+        let [event] = events else {
+            anyhow::bail!("--payload needs exactly one --event NAME");
+        };
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let body = Bytes::from(bytes);
+        let total = count.unwrap_or(1);
+        return Ok((0..total)
+            .map(|_| Outgoing::new(event.clone(), body.clone()))
+            .collect());
+    }
+    let keys: Vec<String> = if all {
+        samples::keys()
+    } else if events.is_empty() {
+        anyhow::bail!(
+            "say what to send: --all, --event EVENT[.ACTION], or --event NAME --payload FILE"
+        );
+    } else {
+        events.to_vec()
+    };
+    let total = count.unwrap_or(keys.len());
+    let per_key = total.div_ceil(keys.len().max(1));
+    let mut pools = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let event = key.split('.').next().unwrap_or(key).to_owned();
+        let payloads = samples::generate(key, seed, per_key.min(64))?;
+        pools.push((event, payloads));
+    }
+    let mut out = Vec::with_capacity(total);
+    for index in 0..total {
+        let Some((event, pool)) = pools.get(index % pools.len().max(1)) else {
+            break;
+        };
+        let Some(payload) = pool.get((index / pools.len().max(1)) % pool.len().max(1)) else {
+            continue;
+        };
+        let bytes = serde_json::to_vec(payload).context("serializing a payload")?;
+        out.push(Outgoing::new(event.clone(), bytes));
+    }
+    Ok(out)
+}
+
+async fn send_with_progress(
+    sender: &Sender,
+    deliveries: Vec<Outgoing>,
+    concurrency: usize,
+    redeliver_rounds: u32,
+) -> Vec<Attempt> {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(deliveries.len() as u64),
+        if std::io::stderr().is_terminal() {
+            indicatif::ProgressDrawTarget::stderr()
+        } else {
+            indicatif::ProgressDrawTarget::hidden()
+        },
+    );
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} deliveries {msg}")
+    {
+        bar.set_style(style);
+    }
+    let progress = bar.clone();
+    let attempts = sender
+        .send_all(deliveries, concurrency, redeliver_rounds, move |attempt| {
+            if attempt.attempt == 1 {
+                progress.inc(1);
+            }
+        })
+        .await;
+    bar.finish_and_clear();
+    attempts
+}
+
+async fn listen_forever(addr: &str, receiver: Receiver) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    eprintln!("listening on http://{local}/ (POST / or /webhook); Ctrl-C stops");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
+    tokio::spawn(async move {
+        let mut out = std::io::stdout();
+        while let Some(accepted) = rx.recv().await {
+            let line = serde_json::json!({
+                "delivery": accepted.delivery,
+                "event": accepted.event,
+                "action": accepted.action,
+            });
+            // stdout closed: nothing more to report.
+            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                break;
+            }
+        }
+    });
+    axum::serve(listener, listen::app(receiver, tx))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")
+}
+
+/// One row of the demo's table.
+struct Row {
+    delivery: Outgoing,
+    status: Option<u16>,
+    typed: Option<Accepted>,
+}
+
+impl Row {
+    fn passed(&self) -> bool {
+        let expected = self.delivery.expected_status();
+        match self.delivery.fault {
+            None | Some(Fault::SlowBody) => {
+                self.status == Some(expected)
+                    && self
+                        .typed
+                        .as_ref()
+                        .is_some_and(|t| t.known && t.key() == self.delivery.key())
+            }
+            Some(_) => self.status == Some(expected) && self.typed.is_none(),
+        }
+    }
+}
+
+async fn demo() -> anyhow::Result<bool> {
+    let secret = format!("whsec_demo_{}", uuid::Uuid::new_v4().simple());
+    let receiver = Receiver::new(secret.as_str()).context("configuring the receiver")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding a loopback port")?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
+    let server =
+        tokio::spawn(async move { axum::serve(listener, listen::app(receiver, tx)).await });
+    eprintln!("receiver listening on http://{local}/webhook");
+
+    let mut deliveries = Vec::new();
+    for carried in [ContentType::Json, ContentType::Form] {
+        for key in samples::keys() {
+            let event = key.split('.').next().unwrap_or(&key).to_owned();
+            let payload = samples::generate(&key, 1, 1)?
+                .into_iter()
+                .next()
+                .context("no sample generated")?;
+            let bytes = serde_json::to_vec(&payload).context("serializing a payload")?;
+            deliveries.push(Outgoing::new(event, bytes).with_content_type(carried));
+        }
+    }
+    for (index, fault) in Fault::ALL.into_iter().enumerate() {
+        let base = deliveries
+            .get(index % deliveries.len().max(1))
+            .cloned()
+            .context("no delivery to inject a fault into")?;
+        let mut faulty = Outgoing::new(base.event, base.payload).with_fault(fault);
+        faulty.action = base.action;
+        deliveries.push(faulty);
+    }
+
+    let sender = Sender::new(SenderConfig::new(
+        format!("http://{local}/webhook"),
+        Some(Secret::new(secret)),
+    ))?;
+    let attempts = send_with_progress(&sender, deliveries.clone(), 8, 0).await;
+    // Every answered delivery was reported before its answer was sent.
+    let mut typed = std::collections::HashMap::new();
+    while let Ok(accepted) = rx.try_recv() {
+        typed.insert(accepted.delivery.clone(), accepted);
+    }
+    server.abort();
+
+    let by_id: std::collections::HashMap<&str, &Attempt> =
+        attempts.iter().map(|a| (a.id.as_str(), a)).collect();
+    let rows: Vec<Row> = deliveries
+        .into_iter()
+        .map(|delivery| Row {
+            status: by_id.get(delivery.id.as_str()).and_then(|a| a.status),
+            typed: typed.remove(&delivery.id),
+            delivery,
+        })
+        .collect();
+    print_table(&rows);
+    let passed = rows.iter().filter(|r| r.passed()).count();
+    let summary = Summary::of(&attempts);
+    println!();
+    println!("{summary}");
+    println!("{passed}/{} as expected", rows.len());
+    Ok(passed == rows.len())
+}
+
+fn print_table(rows: &[Row]) {
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|row| {
+            let carried = match row.delivery.content_type {
+                ContentType::Form => "form",
+                _ => "json",
+            };
+            [
+                row.delivery.key(),
+                carried.to_owned(),
+                row.delivery.fault.map_or("-", Fault::name).to_owned(),
+                format!(
+                    "{} {}",
+                    row.delivery.expected_status(),
+                    row.status.map_or("none".to_owned(), |s| s.to_string())
+                ),
+                row.typed.as_ref().map_or("-".to_owned(), |t| {
+                    if t.known {
+                        format!("{} (typed)", t.key())
+                    } else {
+                        format!("{} (unknown)", t.key())
+                    }
+                }),
+                if row.passed() {
+                    "ok".to_owned()
+                } else {
+                    "FAIL".to_owned()
+                },
+            ]
+        })
+        .collect();
+    let header = [
+        "event.action",
+        "body",
+        "fault",
+        "expect got",
+        "typed as",
+        "result",
+    ];
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(&header.map(str::to_owned));
+    for row in &cells {
+        line(row);
+    }
+}

@@ -1,0 +1,607 @@
+//! The mock ICR sender: builds deliveries exactly as the contract's section 2
+//! describes, signs them with the SDK's own signer, POSTs them with ICR's
+//! 10 s timeout, injects faults on request and records every answer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use icr_webhooks::{ContentType, Secret};
+use tokio::sync::Semaphore;
+
+/// ICR's wait for an answer.
+pub const ICR_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The contract's body limit (25 MiB).
+pub const MAX_BODY: usize = 26_214_400;
+
+/// The `User-Agent` the sender uses.
+pub const USER_AGENT: &str = concat!("ICR-Hookshot/harness-", env!("CARGO_PKG_VERSION"));
+
+/// A fault to inject into one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Signed with a secret the receiver does not have.
+    WrongSecret,
+    /// No `X-ICR-Signature-256` header.
+    MissingSignature,
+    /// The signature header with one hex digit changed.
+    CorruptedSignature,
+    /// One byte of the body changed after signing.
+    BodyChangedAfterSigning,
+    /// `X-ICR-Event` names another known event than the payload's.
+    WrongEventHeader,
+    /// A body one byte over the 25 MiB limit.
+    OversizedBody,
+    /// The payload cut in half, then signed: valid signature, broken JSON.
+    TruncatedBody,
+    /// A JSON body labelled as a form body.
+    ContentTypeMismatch,
+    /// The body sent in small pieces over about a second; still valid.
+    SlowBody,
+}
+
+impl Fault {
+    /// Every fault, in a fixed order.
+    pub const ALL: [Self; 9] = [
+        Self::WrongSecret,
+        Self::MissingSignature,
+        Self::CorruptedSignature,
+        Self::BodyChangedAfterSigning,
+        Self::WrongEventHeader,
+        Self::OversizedBody,
+        Self::TruncatedBody,
+        Self::ContentTypeMismatch,
+        Self::SlowBody,
+    ];
+
+    /// The name used on the command line (`wrong-secret`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::WrongSecret => "wrong-secret",
+            Self::MissingSignature => "missing-signature",
+            Self::CorruptedSignature => "corrupted-signature",
+            Self::BodyChangedAfterSigning => "body-changed",
+            Self::WrongEventHeader => "wrong-event",
+            Self::OversizedBody => "oversized-body",
+            Self::TruncatedBody => "truncated-body",
+            Self::ContentTypeMismatch => "content-type-mismatch",
+            Self::SlowBody => "slow-body",
+        }
+    }
+
+    /// The fault of a command-line name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|fault| fault.name() == name)
+    }
+
+    /// The status a receiver built on the SDK answers (contract section 8).
+    pub fn expected_status(self) -> u16 {
+        match self {
+            Self::WrongSecret
+            | Self::MissingSignature
+            | Self::CorruptedSignature
+            | Self::BodyChangedAfterSigning => 401,
+            Self::OversizedBody => 413,
+            Self::WrongEventHeader | Self::TruncatedBody | Self::ContentTypeMismatch => 400,
+            Self::SlowBody => 200,
+        }
+    }
+}
+
+/// One delivery to send: what ICR would put on the wire, before signing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// The `X-ICR-Delivery` GUID (lowercase, hyphenated).
+    pub id: String,
+    /// The `X-ICR-Event` name.
+    pub event: String,
+    /// The payload's action, for reports.
+    pub action: Option<String>,
+    /// The payload JSON, exactly as it will be signed (before form encoding).
+    pub payload: Bytes,
+    /// How the payload is carried.
+    pub content_type: ContentType,
+    /// The fault to inject, if any.
+    pub fault: Option<Fault>,
+}
+
+impl Outgoing {
+    /// A delivery of `payload` for `event`, with a fresh GUID; the action is
+    /// read from the payload.
+    pub fn new(event: impl Into<String>, payload: impl Into<Bytes>) -> Self {
+        let payload = payload.into();
+        let action = serde_json::from_slice::<serde_json::Value>(&payload)
+            .ok()
+            .and_then(|v| v.get("action").and_then(|a| a.as_str().map(str::to_owned)));
+        Self {
+            id: uuid::Uuid::new_v4().hyphenated().to_string(),
+            event: event.into(),
+            action,
+            payload,
+            content_type: ContentType::Json,
+            fault: None,
+        }
+    }
+
+    /// The same delivery carried as `content_type`.
+    #[must_use]
+    pub fn with_content_type(mut self, content_type: ContentType) -> Self {
+        self.content_type = content_type;
+        self
+    }
+
+    /// The same delivery with `fault` injected.
+    #[must_use]
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// `event.action`, or the bare event name.
+    pub fn key(&self) -> String {
+        match &self.action {
+            Some(action) => format!("{}.{action}", self.event),
+            None => self.event.clone(),
+        }
+    }
+
+    /// The status a receiver built on the SDK answers to this delivery.
+    pub fn expected_status(&self) -> u16 {
+        self.fault.map_or(200, Fault::expected_status)
+    }
+}
+
+/// The request as it goes on the wire: headers and body bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WireRequest {
+    /// Header names and values, in sending order.
+    pub headers: Vec<(&'static str, String)>,
+    /// The body bytes.
+    pub body: Bytes,
+    /// Whether to send the body slowly.
+    pub slow: bool,
+}
+
+/// Where and how to send: the app's webhook settings as ICR holds them.
+#[derive(Clone)]
+pub struct SenderConfig {
+    /// The webhook URL.
+    pub url: String,
+    /// The webhook secret; `None` sends unsigned deliveries.
+    pub secret: Option<Secret>,
+    /// `X-ICR-Hook-ID`.
+    pub hook_id: u64,
+    /// `X-ICR-Hook-Installation-Target-ID` (the app's ID).
+    pub app_id: u64,
+    /// How long to wait for an answer.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for SenderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SenderConfig")
+            .field("url", &self.url)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("hook_id", &self.hook_id)
+            .field("app_id", &self.app_id)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl SenderConfig {
+    /// Settings for `url`, signed with `secret`, with ICR's timeout.
+    pub fn new(url: impl Into<String>, secret: Option<Secret>) -> Self {
+        Self {
+            url: url.into(),
+            secret,
+            hook_id: 60021,
+            app_id: 1187,
+            timeout: ICR_TIMEOUT,
+        }
+    }
+
+    /// Builds the request for `delivery`: headers, signature and body, with
+    /// its fault applied.
+    pub fn build(&self, delivery: &Outgoing) -> WireRequest {
+        let fault = delivery.fault;
+        let mut payload = delivery.payload.to_vec();
+        let mut event = delivery.event.clone();
+        match fault {
+            Some(Fault::TruncatedBody) => payload.truncate(payload.len() / 2),
+            Some(Fault::OversizedBody) => {
+                // Pad inside the JSON object so the body stays well-formed.
+                let pad = (MAX_BODY + 1).saturating_sub(payload.len() + 16);
+                let mut padded = Vec::with_capacity(MAX_BODY + 1);
+                padded.extend_from_slice(b"{\"padding\":\"");
+                padded.resize(padded.len() + pad, b'x');
+                padded.extend_from_slice(b"\",");
+                padded.extend_from_slice(payload.get(1..).unwrap_or_default());
+                padded.resize(padded.len().max(MAX_BODY + 1), b' ');
+                payload = padded;
+            }
+            Some(Fault::WrongEventHeader) => {
+                event = wrong_event(&delivery.event).to_owned();
+            }
+            _ => {}
+        }
+        let carried_as = match fault {
+            Some(Fault::ContentTypeMismatch) => match delivery.content_type {
+                ContentType::Form => ContentType::Json,
+                _ => ContentType::Form,
+            },
+            _ => delivery.content_type,
+        };
+        let mut body = match delivery.content_type {
+            ContentType::Form if fault != Some(Fault::OversizedBody) => {
+                icr_webhooks::form_body(&payload).into_bytes()
+            }
+            _ => payload,
+        };
+        let signature = match (&self.secret, fault) {
+            (_, Some(Fault::MissingSignature)) | (None, _) => None,
+            (Some(_), Some(Fault::WrongSecret)) => {
+                Some(Secret::new("not-the-secret").sign(&body).to_string())
+            }
+            (Some(secret), _) => Some(secret.sign(&body).to_string()),
+        };
+        let signature = match (signature, fault) {
+            (Some(sig), Some(Fault::CorruptedSignature)) => Some(corrupt(&sig)),
+            (sig, _) => sig,
+        };
+        if fault == Some(Fault::BodyChangedAfterSigning) {
+            if let Some(byte) = body.iter_mut().rev().find(|b| b.is_ascii_alphanumeric()) {
+                *byte = if *byte == b'0' { b'1' } else { b'0' };
+            }
+        }
+        let mut headers = vec![
+            ("X-ICR-Event", event),
+            ("X-ICR-Delivery", delivery.id.clone()),
+            ("X-ICR-Hook-ID", self.hook_id.to_string()),
+            (
+                "X-ICR-Hook-Installation-Target-Type",
+                "integration".to_owned(),
+            ),
+            ("X-ICR-Hook-Installation-Target-ID", self.app_id.to_string()),
+            ("User-Agent", USER_AGENT.to_owned()),
+            ("Content-Type", carried_as.media_type().to_owned()),
+        ];
+        if let Some(signature) = signature {
+            headers.push(("X-ICR-Signature-256", signature));
+        }
+        WireRequest {
+            headers,
+            body: Bytes::from(body),
+            slow: fault == Some(Fault::SlowBody),
+        }
+    }
+}
+
+/// Another known event than `event` whose type the payload cannot fit:
+/// `ping` requires `zen`, `hook_id` and `hook`; `credit_transfer` an `action`.
+fn wrong_event(event: &str) -> &'static str {
+    if event == "ping" {
+        "credit_transfer"
+    } else {
+        "ping"
+    }
+}
+
+/// The signature with its last hex digit changed.
+fn corrupt(signature: &str) -> String {
+    let mut text = signature.to_owned();
+    if let Some(last) = text.pop() {
+        text.push(if last == '0' { '1' } else { '0' });
+    }
+    text
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    /// The delivery's GUID.
+    pub id: String,
+    /// `event.action`.
+    pub key: String,
+    /// The injected fault.
+    pub fault: Option<Fault>,
+    /// 1 for the first delivery, 2 and up for redeliveries.
+    pub attempt: u32,
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    /// Why no answer came (timeout, refused, dropped connection).
+    pub failure: Option<String>,
+    /// From sending the request to the end of the answer.
+    pub latency: Duration,
+}
+
+impl Attempt {
+    /// Whether ICR would count this as delivered (any 2xx).
+    pub fn delivered(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// Sends deliveries over HTTP.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    config: SenderConfig,
+    client: reqwest::Client,
+}
+
+/// Why the sender could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SenderError {
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client")]
+    Client(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Sender {
+    /// A sender for `config`: no redirects followed, ICR's timeout.
+    ///
+    /// # Errors
+    /// [`SenderError::Client`] when the HTTP client cannot be built.
+    pub fn new(config: SenderConfig) -> Result<Self, SenderError> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
+            .pool_max_idle_per_host(256)
+            .build()
+            .map_err(|e| SenderError::Client(Box::new(e)))?;
+        Ok(Self { config, client })
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &SenderConfig {
+        &self.config
+    }
+
+    /// Replaces the secret, as an app owner rotating it; later deliveries
+    /// and redeliveries are signed with the new one.
+    pub fn rotate_secret(&mut self, secret: Option<Secret>) {
+        self.config.secret = secret;
+    }
+
+    /// Sends one delivery (attempt 1).
+    pub async fn send(&self, delivery: &Outgoing) -> Attempt {
+        self.send_attempt(delivery, 1).await
+    }
+
+    /// Sends `delivery` again: same GUID, same body, signed with the current
+    /// secret, numbered `attempt`.
+    pub async fn send_attempt(&self, delivery: &Outgoing, attempt: u32) -> Attempt {
+        let wire = self.config.build(delivery);
+        let started = Instant::now();
+        let mut request = self.client.post(&self.config.url);
+        for (name, value) in &wire.headers {
+            request = request.header(*name, value.as_str());
+        }
+        let request = if wire.slow {
+            request.body(reqwest::Body::wrap_stream(slow_stream(wire.body.clone())))
+        } else {
+            request.body(wire.body.clone())
+        };
+        let (status, failure) = match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                match response.bytes().await {
+                    Ok(_) => (Some(status), None),
+                    Err(error) => (Some(status), Some(describe(&error))),
+                }
+            }
+            Err(error) => (None, Some(describe(&error))),
+        };
+        Attempt {
+            id: delivery.id.clone(),
+            key: delivery.key(),
+            fault: delivery.fault,
+            attempt,
+            status,
+            failure,
+            latency: started.elapsed(),
+        }
+    }
+
+    /// Sends every delivery with at most `concurrency` in flight, then
+    /// redelivers the ones not answered 2xx, up to `redeliver_rounds` more
+    /// times each. `on_attempt` sees every attempt as it ends (for progress).
+    pub async fn send_all(
+        &self,
+        deliveries: Vec<Outgoing>,
+        concurrency: usize,
+        redeliver_rounds: u32,
+        on_attempt: impl Fn(&Attempt) + Send + Sync + 'static,
+    ) -> Vec<Attempt> {
+        let on_attempt = Arc::new(on_attempt);
+        let mut all = Vec::with_capacity(deliveries.len());
+        let mut pending: Vec<(Outgoing, u32)> = deliveries.into_iter().map(|d| (d, 1)).collect();
+        for _round in 0..=redeliver_rounds {
+            if pending.is_empty() {
+                break;
+            }
+            let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
+            let mut tasks = tokio::task::JoinSet::new();
+            for (index, (delivery, attempt)) in pending.iter().cloned().enumerate() {
+                let sender = self.clone();
+                let semaphore = Arc::clone(&semaphore);
+                let on_attempt = Arc::clone(&on_attempt);
+                tasks.spawn(async move {
+                    let _permit = semaphore.acquire_owned().await;
+                    let outcome = sender.send_attempt(&delivery, attempt).await;
+                    on_attempt(&outcome);
+                    (index, outcome)
+                });
+            }
+            let mut results: Vec<Option<Attempt>> = vec![None; pending.len()];
+            while let Some(joined) = tasks.join_next().await {
+                if let Ok((index, outcome)) = joined {
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(outcome);
+                    }
+                }
+            }
+            let mut next = Vec::new();
+            for ((delivery, attempt), outcome) in pending.into_iter().zip(results) {
+                match outcome {
+                    Some(outcome) => {
+                        if !outcome.delivered() {
+                            next.push((delivery, attempt + 1));
+                        }
+                        all.push(outcome);
+                    }
+                    None => next.push((delivery, attempt + 1)),
+                }
+            }
+            pending = next;
+        }
+        all
+    }
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        "connection refused".to_owned()
+    } else {
+        let mut text = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(inner) = source {
+            text = format!("{text}: {inner}");
+            source = inner.source();
+        }
+        text
+    }
+}
+
+/// The body in 16 pieces spread over about a second.
+fn slow_stream(
+    body: Bytes,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let piece = body.len().div_ceil(16).max(1);
+    let chunks: Vec<Bytes> = (0..body.len())
+        .step_by(piece)
+        .map(|start| body.slice(start..(start + piece).min(body.len())))
+        .collect();
+    futures_util::stream::unfold(chunks.into_iter(), |mut rest| async move {
+        let chunk = rest.next()?;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        Some((Ok(chunk), rest))
+    })
+}
+
+/// Latency percentiles and counts over a set of attempts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Summary {
+    /// Distinct deliveries.
+    pub deliveries: usize,
+    /// Attempts made (first deliveries and redeliveries).
+    pub attempts: usize,
+    /// Deliveries whose last attempt was answered 2xx.
+    pub delivered: usize,
+    /// Count of each status seen, over all attempts.
+    pub statuses: std::collections::BTreeMap<u16, usize>,
+    /// Attempts that got no answer.
+    pub failures: usize,
+    /// Redeliveries made.
+    pub redeliveries: usize,
+    /// Median latency.
+    pub p50: Duration,
+    /// 90th percentile latency.
+    pub p90: Duration,
+    /// 99th percentile latency.
+    pub p99: Duration,
+    /// Slowest attempt.
+    pub max: Duration,
+}
+
+impl Summary {
+    /// Summarizes `attempts`.
+    pub fn of(attempts: &[Attempt]) -> Self {
+        let mut summary = Self {
+            attempts: attempts.len(),
+            ..Self::default()
+        };
+        let mut last: std::collections::HashMap<&str, &Attempt> = std::collections::HashMap::new();
+        for attempt in attempts {
+            if let Some(status) = attempt.status {
+                *summary.statuses.entry(status).or_default() += 1;
+            }
+            if attempt.status.is_none() {
+                summary.failures += 1;
+            }
+            if attempt.attempt > 1 {
+                summary.redeliveries += 1;
+            }
+            let entry = last.entry(attempt.id.as_str()).or_insert(attempt);
+            if attempt.attempt >= entry.attempt {
+                *entry = attempt;
+            }
+        }
+        summary.deliveries = last.len();
+        summary.delivered = last.values().filter(|a| a.delivered()).count();
+        let mut latencies: Vec<Duration> = attempts.iter().map(|a| a.latency).collect();
+        latencies.sort();
+        let at = |q: f64| -> Duration {
+            if latencies.is_empty() {
+                return Duration::ZERO;
+            }
+            let rank = ((latencies.len() as f64) * q).ceil() as usize;
+            latencies
+                .get(rank.saturating_sub(1).min(latencies.len() - 1))
+                .copied()
+                .unwrap_or_default()
+        };
+        summary.p50 = at(0.50);
+        summary.p90 = at(0.90);
+        summary.p99 = at(0.99);
+        summary.max = latencies.last().copied().unwrap_or_default();
+        summary
+    }
+
+    /// Whether every delivery was finally answered 2xx.
+    pub fn all_delivered(&self) -> bool {
+        self.delivered == self.deliveries
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let statuses: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(status, count)| format!("{status}: {count}"))
+            .collect();
+        writeln!(
+            f,
+            "deliveries {}  attempts {}  delivered (2xx) {}  not delivered {}",
+            self.deliveries,
+            self.attempts,
+            self.delivered,
+            self.deliveries - self.delivered
+        )?;
+        writeln!(
+            f,
+            "statuses {{{}}}  no answer {}  redeliveries {}",
+            statuses.join(", "),
+            self.failures,
+            self.redeliveries
+        )?;
+        write!(
+            f,
+            "latency p50 {:.1} ms  p90 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
+            ms(self.p50),
+            ms(self.p90),
+            ms(self.p99),
+            ms(self.max)
+        )
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,12 @@
+//! The harness's tests, one binary with a module per concern.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod cli;
+mod e2e;
+mod sender;
+mod strategy;
