@@ -260,9 +260,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let summary = runtime.block_on(async {
                 let sender = Sender::new(SenderConfig::new(url, Some(Secret::new(secret))))
                     .map_err(anyhow::Error::from)?;
+                let started = std::time::Instant::now();
                 let attempts =
                     send_with_progress(&sender, deliveries, concurrency, redeliver_failed).await;
-                Ok::<_, anyhow::Error>(Summary::of(&attempts))
+                Ok::<_, anyhow::Error>(Summary::timed(&attempts, started.elapsed()))
             })?;
             println!("{summary}");
             Ok(if summary.all_delivered() {

@@ -517,6 +517,8 @@ pub struct Summary {
     pub p99: Duration,
     /// Slowest attempt.
     pub max: Duration,
+    /// Wall time of the whole run, when known.
+    pub elapsed: Option<Duration>,
 }
 
 impl Summary {
@@ -563,6 +565,20 @@ impl Summary {
         summary
     }
 
+    /// Summarizes `attempts` made in `elapsed` of wall time.
+    pub fn timed(attempts: &[Attempt], elapsed: Duration) -> Self {
+        Self {
+            elapsed: Some(elapsed),
+            ..Self::of(attempts)
+        }
+    }
+
+    /// Attempts per second of wall time, when the wall time is known.
+    pub fn throughput(&self) -> Option<f64> {
+        let seconds = self.elapsed?.as_secs_f64();
+        (seconds > 0.0).then(|| self.attempts as f64 / seconds)
+    }
+
     /// Whether every delivery was finally answered 2xx.
     pub fn all_delivered(&self) -> bool {
         self.delivered == self.deliveries
@@ -598,7 +614,15 @@ impl std::fmt::Display for Summary {
             ms(self.p90),
             ms(self.p99),
             ms(self.max)
-        )
+        )?;
+        if let (Some(elapsed), Some(rate)) = (self.elapsed, self.throughput()) {
+            write!(
+                f,
+                "\nelapsed {:.2} s  throughput {rate:.0} attempts/s",
+                elapsed.as_secs_f64()
+            )?;
+        }
+        Ok(())
     }
 }
 
