@@ -357,6 +357,7 @@ fn union(item: &Union) -> TokenStream {
         .iter()
         .map(|v| doc_attr(v.doc.as_deref()))
         .collect();
+    let expecting = format!("a `{}` object told apart by `{tag}`", item.name);
     let unknown_doc = format!(
         " A `{tag}` this version does not know, with the whole JSON object (the `{tag}` included)."
     );
@@ -383,23 +384,17 @@ fn union(item: &Union) -> TokenStream {
         .collect();
     let from_slice = match &item.event {
         Some(event) => quote! {
-            /// Parses a payload of this event from its JSON bytes: the
-            /// `action` is read first and picks the one type to parse into,
-            /// with no intermediate buffering of the document.
+            /// Parses a payload of this event from its JSON bytes in one
+            /// streaming pass: the `action` picks the one type the rest of
+            /// the object is parsed into (when `action` is not the first key,
+            /// only the keys before it are held).
             ///
             /// # Errors
             /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
             /// not a JSON object, lack a string `action`, or do not fit the
             /// type of a known action.
             pub fn from_slice(json: &[u8]) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
-                let tag = ::icr_webhooks::__private::probe_tag(json, #tag, #event)?;
-                match &*tag {
-                    #( #values => ::icr_webhooks::__private::parse::<#payloads>(json, #event, Some(#values)).map(#build), )*
-                    _ => Ok(Self::Unknown {
-                        #tag_ident: tag.into_owned(),
-                        raw: ::std::boxed::Box::new(::icr_webhooks::__private::parse_object(json)?),
-                    }),
-                }
+                ::icr_webhooks::__private::parse_tagged::<Self>(json, #event)
             }
         },
         None => quote! {},
@@ -442,11 +437,7 @@ fn union(item: &Union) -> TokenStream {
             /// When the value is not an object, has no string tag, or does
             /// not fit the type of a known tag.
             pub fn from_value(value: ::serde_json::Value) -> ::std::result::Result<Self, ::serde_json::Error> {
-                let tag = ::icr_webhooks::__private::tag_of(&value, #tag)?;
-                match tag.as_str() {
-                    #( #values => ::icr_webhooks::__private::from_value::<#payloads>(value).map(#build), )*
-                    _ => Ok(Self::Unknown { #tag_ident: tag, raw: ::std::boxed::Box::new(value) }),
-                }
+                <Self as ::serde::Deserialize>::deserialize(value)
             }
 
             #from_slice
@@ -461,10 +452,30 @@ fn union(item: &Union) -> TokenStream {
             }
         }
 
+        impl ::icr_webhooks::__private::TaggedUnion for #name {
+            const TAG: &'static str = #tag;
+            const EXPECTING: &'static str = #expecting;
+
+            fn is_known(tag: &str) -> bool {
+                matches!(tag, #(#values)|*)
+            }
+
+            fn known<'de, A: ::serde::de::MapAccess<'de>>(tag: &str, map: A) -> ::std::result::Result<Self, A::Error> {
+                let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+                match tag {
+                    #( #values => <#payloads as ::serde::Deserialize>::deserialize(rest).map(#build), )*
+                    other => Err(<A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN)),
+                }
+            }
+
+            fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+                Self::Unknown { #tag_ident: tag, raw: ::std::boxed::Box::new(raw) }
+            }
+        }
+
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)?;
-                Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+                ::icr_webhooks::__private::deserialize_tagged(deserializer)
             }
         }
     }

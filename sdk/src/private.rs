@@ -13,11 +13,12 @@ use serde_json::Value;
 use crate::ParseError;
 
 /// Reads the string value of the top-level property `tag` without building
-/// the document: every other value is skipped. Validates the whole JSON text.
+/// the document: every other value is skipped. Used on error paths, to name
+/// the action in the error.
 ///
 /// # Errors
 /// Malformed JSON, a non-object, a missing, repeated or non-string tag.
-pub fn probe_tag<'a>(
+fn probe_tag<'a>(
     json: &'a [u8],
     tag: &'static str,
     event: &str,
@@ -132,6 +133,21 @@ impl<'de> de::Deserialize<'de> for CowStr<'de> {
     }
 }
 
+/// The body as text: JSON is UTF-8, and checking the whole body once is
+/// much cheaper than serde_json checking every string of it in turn.
+fn text(json: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(json).map_err(|error| {
+        let valid = json.get(..error.valid_up_to()).unwrap_or_default();
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        ParseError::Malformed {
+            line,
+            column,
+            reason: "invalid UTF-8".to_owned(),
+        }
+    })
+}
+
 /// Parses `json` into `T`. On failure the document is parsed again with path
 /// tracking, so the error names where it went wrong; the fast path pays
 /// nothing for that.
@@ -144,19 +160,48 @@ pub fn parse<T: DeserializeOwned>(
     event: &str,
     action: Option<&str>,
 ) -> Result<T, ParseError> {
-    match serde_json::from_slice::<T>(json) {
-        Ok(value) => Ok(value),
-        Err(error) if !error.is_data() => Err(classify(error, event, action, ".")),
-        Err(_) if !starts_object(json) => Err(ParseError::NotAnObject),
-        Err(first) => {
-            let mut de = serde_json::Deserializer::from_slice(json);
-            match serde_path_to_error::deserialize::<_, T>(&mut de) {
-                Ok(_) => Err(classify(first, event, action, ".")),
-                Err(error) => {
-                    let path = error.path().to_string();
-                    Err(classify(error.into_inner(), event, action, &path))
-                }
-            }
+    let text = text(json)?;
+    serde_json::from_str::<T>(text).map_err(|error| explain::<T>(error, text, event, action))
+}
+
+/// Parses the payload of an event with actions: the tagged union `T` picks
+/// its variant by `action` while streaming. The action named in an error is
+/// found again on the (cold) error path.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_tagged<T: DeserializeOwned + TaggedUnion>(
+    json: &[u8],
+    event: &str,
+) -> Result<T, ParseError> {
+    let text = text(json)?;
+    serde_json::from_str::<T>(text).map_err(|error| {
+        let action = probe_tag(text.as_bytes(), T::TAG, event).ok();
+        let action = action.as_deref().filter(|tag| T::is_known(tag));
+        explain::<T>(error, text, event, action)
+    })
+}
+
+/// Turns the fast path's error into a [`ParseError`], parsing again with
+/// path tracking for data errors.
+fn explain<T: DeserializeOwned>(
+    first: serde_json::Error,
+    text: &str,
+    event: &str,
+    action: Option<&str>,
+) -> ParseError {
+    if !first.is_data() {
+        return classify(first, event, action, ".");
+    }
+    if !starts_object(text.as_bytes()) {
+        return ParseError::NotAnObject;
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(_) => classify(first, event, action, "."),
+        Err(error) => {
+            let path = error.path().to_string();
+            classify(error.into_inner(), event, action, &path)
         }
     }
 }
@@ -166,7 +211,7 @@ pub fn parse<T: DeserializeOwned>(
 /// # Errors
 /// [`ParseError::Malformed`] or [`ParseError::NotAnObject`].
 pub fn parse_object(json: &[u8]) -> Result<Value, ParseError> {
-    let value: Value = serde_json::from_slice(json).map_err(|e| classify(e, "", None, "."))?;
+    let value: Value = serde_json::from_str(text(json)?).map_err(|e| classify(e, "", None, "."))?;
     if value.is_object() {
         Ok(value)
     } else {
@@ -206,37 +251,6 @@ fn strip_position(error: &serde_json::Error) -> String {
         Some(cut) => text.get(..cut).unwrap_or(&text).to_owned(),
         None => text,
     }
-}
-
-/// The string value of `tag` in an object.
-///
-/// # Errors
-/// A non-object, or a missing or non-string tag.
-pub fn tag_of(value: &Value, tag: &'static str) -> Result<String, serde_json::Error> {
-    match value {
-        Value::Object(map) => match map.get(tag) {
-            Some(Value::String(text)) => Ok(text.clone()),
-            Some(_) => Err(de::Error::custom(format_args!("`{tag}` is not a string"))),
-            None => Err(de::Error::missing_field(tag)),
-        },
-        _ => Err(de::Error::custom("expected a JSON object")),
-    }
-}
-
-/// `serde_json::from_value`, with the inner path kept in the message.
-///
-/// # Errors
-/// When `value` does not fit `T`.
-pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if path == "." {
-            inner
-        } else {
-            de::Error::custom(format_args!("{inner} (at `{path}`)"))
-        }
-    })
 }
 
 /// Deserializes an open string enum: known values to their variant, anything
@@ -410,5 +424,133 @@ impl<S: Serializer> Serializer for Tagged<S> {
         _: usize,
     ) -> Result<Self::SerializeStructVariant, S::Error> {
         Err(self.refuse())
+    }
+}
+
+/// A `oneOf` told apart by a tag property, as the generated unions are.
+pub trait TaggedUnion: Sized {
+    /// The tag property (`action`, `kind`).
+    const TAG: &'static str;
+    /// What a valid value is, for messages.
+    const EXPECTING: &'static str;
+
+    /// Whether `tag` is a value this version knows.
+    fn is_known(tag: &str) -> bool;
+
+    /// Deserializes the variant of a known `tag` from the rest of the
+    /// object (every entry but the tag).
+    ///
+    /// # Errors
+    /// When the rest does not fit the variant's type.
+    fn known<'de, A: MapAccess<'de>>(tag: &str, rest: A) -> Result<Self, A::Error>;
+
+    /// The value for an unknown tag, with the whole object.
+    fn unknown(tag: String, raw: Value) -> Self;
+}
+
+/// Deserializes a [`TaggedUnion`] in one pass: the entries before the tag (if
+/// any: ICR writes it first) are held as JSON values, the tag picks the
+/// variant, and the variant is deserialized from the held entries followed
+/// by the rest of the stream. A second tag entry is an error, as with any
+/// duplicate field.
+///
+/// # Errors
+/// A non-object, a missing, repeated or non-string tag, or a variant that
+/// does not fit.
+pub fn deserialize_tagged<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: de::Deserializer<'de>,
+    T: TaggedUnion,
+{
+    deserializer.deserialize_map(TaggedVisitor(std::marker::PhantomData))
+}
+
+struct TaggedVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: TaggedUnion> Visitor<'de> for TaggedVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let mut held: Vec<(String, Value)> = Vec::new();
+        loop {
+            let Some(key) = map.next_key::<CowStr<'de>>()? else {
+                return Err(de::Error::missing_field(T::TAG));
+            };
+            if key.0 != T::TAG {
+                held.push((key.0.into_owned(), map.next_value::<Value>()?));
+                continue;
+            }
+            let tag = map.next_value::<CowStr<'de>>()?.0;
+            if T::is_known(&tag) {
+                return T::known(
+                    &tag,
+                    Rest {
+                        held: held.into_iter(),
+                        pending: None,
+                        live: map,
+                        tag: T::TAG,
+                    },
+                );
+            }
+            let mut raw = serde_json::Map::new();
+            for (key, value) in held {
+                raw.insert(key, value);
+            }
+            raw.insert(T::TAG.to_owned(), Value::String(tag.clone().into_owned()));
+            while let Some(key) = map.next_key::<String>()? {
+                if key == T::TAG {
+                    return Err(de::Error::duplicate_field(T::TAG));
+                }
+                raw.insert(key, map.next_value::<Value>()?);
+            }
+            return Ok(T::unknown(tag.into_owned(), Value::Object(raw)));
+        }
+    }
+}
+
+/// The entries of an object after its tag: the ones held from before the tag,
+/// then the rest of the stream, refusing a second tag.
+struct Rest<A> {
+    held: std::vec::IntoIter<(String, Value)>,
+    pending: Option<Value>,
+    live: A,
+    tag: &'static str,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        if let Some((key, value)) = self.held.next() {
+            self.pending = Some(value);
+            return seed
+                .deserialize(de::value::StringDeserializer::new(key))
+                .map(Some);
+        }
+        let Some(key) = self.live.next_key::<CowStr<'de>>()? else {
+            return Ok(None);
+        };
+        if key.0 == self.tag {
+            return Err(de::Error::duplicate_field(self.tag));
+        }
+        match key.0 {
+            Cow::Borrowed(key) => seed.deserialize(de::value::BorrowedStrDeserializer::new(key)),
+            Cow::Owned(key) => seed.deserialize(de::value::StringDeserializer::new(key)),
+        }
+        .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        match self.pending.take() {
+            Some(value) => seed.deserialize(value).map_err(de::Error::custom),
+            None => self.live.next_value_seed(seed),
+        }
     }
 }

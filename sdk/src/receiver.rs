@@ -10,6 +10,11 @@ use bytes::Bytes;
 use crate::headers::{Collected, HeaderSource, Slot, header};
 use crate::{ConfigError, Delivery, ReceiveError, Secret, Signature};
 
+/// From this body size on, [`Receiver::receive`] computes the MAC on a
+/// second thread while it parses (measured: below it, starting a thread
+/// costs more than it saves).
+const PARALLEL_FROM: usize = 1 << 20;
+
 /// The largest body ICR sends, and the default limit: 25 MiB.
 pub const DEFAULT_MAX_BODY_SIZE: u64 = 26_214_400;
 
@@ -91,8 +96,26 @@ impl Receiver {
         let body = body.into();
         self.check_size(len_u64(&body))?;
         let mut collected = Collected::from_source(headers);
-        self.check_signature(std::mem::take(&mut collected.signature), &body)?;
-        Delivery::from_collected(collected, body)
+        let signature = std::mem::take(&mut collected.signature);
+        if body.len() < PARALLEL_FROM || self.inner.secrets.is_empty() {
+            self.check_signature(signature, &body)?;
+            return Delivery::from_collected(collected, body);
+        }
+        // A large body: the MAC is computed on another core while this one
+        // parses. The outcome is the same as in order: a signature failure
+        // wins over anything the parse found, and the parsed delivery is
+        // dropped unseen unless the MAC matches.
+        let verified = body.clone();
+        std::thread::scope(|scope| {
+            let mac = scope.spawn(|| self.check_signature(signature, &verified));
+            let parsed = Delivery::from_collected(collected, body);
+            match mac.join() {
+                Ok(Ok(())) => parsed,
+                Ok(Err(error)) => Err(error),
+                // The MAC thread cannot panic; refuse rather than accept.
+                Err(_) => Err(ReceiveError::SignatureMismatch),
+            }
+        })
     }
 
     /// Checks the size and signature only (the first two checks of

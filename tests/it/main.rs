@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+mod large;
 mod model;
 mod schema;
 mod snapshots;

@@ -494,7 +494,12 @@ fn missing_or_bad_action_and_non_objects() {
     );
     assert_eq!(
         parse("credit_transfer", &json!({"action": 7})).unwrap_err(),
-        shape("invalid type: integer `7`, expected a string")
+        ParseError::Shape {
+            event: "credit_transfer".into(),
+            action: None,
+            path: "action".into(),
+            reason: "invalid type: integer `7`, expected a string".into(),
+        }
     );
     assert_eq!(
         Event::from_slice("credit_transfer", br#"{"action":"a","action":"b"}"#).unwrap_err(),
@@ -528,4 +533,35 @@ fn missing_or_bad_action_and_non_objects() {
             reason: "trailing characters".into()
         }
     );
+}
+
+#[test]
+fn the_tag_may_come_anywhere_in_the_object() {
+    for example in examples().unwrap() {
+        let original = Event::from_slice(&example.event, &example.bytes).unwrap();
+        // The same object with `action` (and `kind`) written last.
+        let text = String::from_utf8(example.bytes.clone()).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let mut reordered = String::from("{");
+        let map = value.as_object().unwrap();
+        for (key, field) in map.iter().filter(|(k, _)| *k != "action") {
+            let mut field = field.clone();
+            if let Some(destination) = field.get_mut("destination").and_then(Value::as_object_mut) {
+                let kind = destination.remove("kind").unwrap();
+                destination.insert("kind".into(), kind);
+            }
+            reordered.push_str(&format!(
+                "{}:{},",
+                serde_json::to_string(key).unwrap(),
+                field
+            ));
+        }
+        if let Some(action) = map.get("action") {
+            reordered.push_str(&format!("\"action\":{action},"));
+        }
+        reordered.pop();
+        reordered.push('}');
+        let parsed = Event::from_slice(&example.event, reordered.as_bytes()).unwrap();
+        assert_eq!(parsed, original, "{}", example.file);
+    }
 }

@@ -41,27 +41,12 @@ impl CreditIssuanceEvent {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "action")?;
-        match tag.as_str() {
-            "issued" => {
-                ::icr_webhooks::__private::from_value::<CreditIssuanceIssued>(value)
-                    .map(|v| Self::Issued(::std::boxed::Box::new(v)))
-            }
-            "revoked" => {
-                ::icr_webhooks::__private::from_value::<CreditIssuanceRevoked>(value)
-                    .map(|v| Self::Revoked(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
-    /// Parses a payload of this event from its JSON bytes: the
-    /// `action` is read first and picks the one type to parse into,
-    /// with no intermediate buffering of the document.
+    /// Parses a payload of this event from its JSON bytes in one
+    /// streaming pass: the `action` picks the one type the rest of
+    /// the object is parsed into (when `action` is not the first key,
+    /// only the keys before it are held).
     ///
     /// # Errors
     /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
@@ -70,33 +55,7 @@ impl CreditIssuanceEvent {
     pub fn from_slice(
         json: &[u8],
     ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
-        let tag = ::icr_webhooks::__private::probe_tag(
-            json,
-            "action",
-            "credit_issuance",
-        )?;
-        match &*tag {
-            "issued" => {
-                ::icr_webhooks::__private::parse::<
-                    CreditIssuanceIssued,
-                >(json, "credit_issuance", Some("issued"))
-                    .map(|v| Self::Issued(::std::boxed::Box::new(v)))
-            }
-            "revoked" => {
-                ::icr_webhooks::__private::parse::<
-                    CreditIssuanceRevoked,
-                >(json, "credit_issuance", Some("revoked"))
-                    .map(|v| Self::Revoked(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag.into_owned(),
-                    raw: ::std::boxed::Box::new(
-                        ::icr_webhooks::__private::parse_object(json)?,
-                    ),
-                })
-            }
-        }
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_issuance")
     }
 }
 impl ::serde::Serialize for CreditIssuanceEvent {
@@ -127,14 +86,45 @@ impl ::serde::Serialize for CreditIssuanceEvent {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for CreditIssuanceEvent {
+    const TAG: &'static str = "action";
+    const EXPECTING: &'static str = "a `CreditIssuanceEvent` object told apart by `action`";
+    fn is_known(tag: &str) -> bool {
+        matches!(tag, "issued" | "revoked")
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "issued" => {
+                <CreditIssuanceIssued as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Issued(::std::boxed::Box::new(v)))
+            }
+            "revoked" => {
+                <CreditIssuanceRevoked as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Revoked(::std::boxed::Box::new(v)))
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            action: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for CreditIssuanceEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
 /// Activity on a retirement of credits.
@@ -179,31 +169,12 @@ impl CreditRetirementEvent {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "action")?;
-        match tag.as_str() {
-            "requested" => {
-                ::icr_webhooks::__private::from_value::<CreditRetirementRequested>(value)
-                    .map(|v| Self::Requested(::std::boxed::Box::new(v)))
-            }
-            "completed" => {
-                ::icr_webhooks::__private::from_value::<CreditRetirementCompleted>(value)
-                    .map(|v| Self::Completed(::std::boxed::Box::new(v)))
-            }
-            "rejected" => {
-                ::icr_webhooks::__private::from_value::<CreditRetirementRejected>(value)
-                    .map(|v| Self::Rejected(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
-    /// Parses a payload of this event from its JSON bytes: the
-    /// `action` is read first and picks the one type to parse into,
-    /// with no intermediate buffering of the document.
+    /// Parses a payload of this event from its JSON bytes in one
+    /// streaming pass: the `action` picks the one type the rest of
+    /// the object is parsed into (when `action` is not the first key,
+    /// only the keys before it are held).
     ///
     /// # Errors
     /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
@@ -212,39 +183,7 @@ impl CreditRetirementEvent {
     pub fn from_slice(
         json: &[u8],
     ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
-        let tag = ::icr_webhooks::__private::probe_tag(
-            json,
-            "action",
-            "credit_retirement",
-        )?;
-        match &*tag {
-            "requested" => {
-                ::icr_webhooks::__private::parse::<
-                    CreditRetirementRequested,
-                >(json, "credit_retirement", Some("requested"))
-                    .map(|v| Self::Requested(::std::boxed::Box::new(v)))
-            }
-            "completed" => {
-                ::icr_webhooks::__private::parse::<
-                    CreditRetirementCompleted,
-                >(json, "credit_retirement", Some("completed"))
-                    .map(|v| Self::Completed(::std::boxed::Box::new(v)))
-            }
-            "rejected" => {
-                ::icr_webhooks::__private::parse::<
-                    CreditRetirementRejected,
-                >(json, "credit_retirement", Some("rejected"))
-                    .map(|v| Self::Rejected(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag.into_owned(),
-                    raw: ::std::boxed::Box::new(
-                        ::icr_webhooks::__private::parse_object(json)?,
-                    ),
-                })
-            }
-        }
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_retirement")
     }
 }
 impl ::serde::Serialize for CreditRetirementEvent {
@@ -283,14 +222,49 @@ impl ::serde::Serialize for CreditRetirementEvent {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for CreditRetirementEvent {
+    const TAG: &'static str = "action";
+    const EXPECTING: &'static str = "a `CreditRetirementEvent` object told apart by `action`";
+    fn is_known(tag: &str) -> bool {
+        matches!(tag, "requested" | "completed" | "rejected")
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "requested" => {
+                <CreditRetirementRequested as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Requested(::std::boxed::Box::new(v)))
+            }
+            "completed" => {
+                <CreditRetirementCompleted as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Completed(::std::boxed::Box::new(v)))
+            }
+            "rejected" => {
+                <CreditRetirementRejected as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Rejected(::std::boxed::Box::new(v)))
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            action: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for CreditRetirementEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
 /// Activity on a transfer of credits out of an inventory. `inventory` is the source inventory.
@@ -347,39 +321,12 @@ impl CreditTransferEvent {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "action")?;
-        match tag.as_str() {
-            "created" => {
-                ::icr_webhooks::__private::from_value::<CreditTransferCreated>(value)
-                    .map(|v| Self::Created(::std::boxed::Box::new(v)))
-            }
-            "completed" => {
-                ::icr_webhooks::__private::from_value::<CreditTransferCompleted>(value)
-                    .map(|v| Self::Completed(::std::boxed::Box::new(v)))
-            }
-            "rejected" => {
-                ::icr_webhooks::__private::from_value::<CreditTransferRejected>(value)
-                    .map(|v| Self::Rejected(::std::boxed::Box::new(v)))
-            }
-            "cancelled" => {
-                ::icr_webhooks::__private::from_value::<CreditTransferCancelled>(value)
-                    .map(|v| Self::Cancelled(::std::boxed::Box::new(v)))
-            }
-            "reversed" => {
-                ::icr_webhooks::__private::from_value::<CreditTransferReversed>(value)
-                    .map(|v| Self::Reversed(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
-    /// Parses a payload of this event from its JSON bytes: the
-    /// `action` is read first and picks the one type to parse into,
-    /// with no intermediate buffering of the document.
+    /// Parses a payload of this event from its JSON bytes in one
+    /// streaming pass: the `action` picks the one type the rest of
+    /// the object is parsed into (when `action` is not the first key,
+    /// only the keys before it are held).
     ///
     /// # Errors
     /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
@@ -388,51 +335,7 @@ impl CreditTransferEvent {
     pub fn from_slice(
         json: &[u8],
     ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
-        let tag = ::icr_webhooks::__private::probe_tag(
-            json,
-            "action",
-            "credit_transfer",
-        )?;
-        match &*tag {
-            "created" => {
-                ::icr_webhooks::__private::parse::<
-                    CreditTransferCreated,
-                >(json, "credit_transfer", Some("created"))
-                    .map(|v| Self::Created(::std::boxed::Box::new(v)))
-            }
-            "completed" => {
-                ::icr_webhooks::__private::parse::<
-                    CreditTransferCompleted,
-                >(json, "credit_transfer", Some("completed"))
-                    .map(|v| Self::Completed(::std::boxed::Box::new(v)))
-            }
-            "rejected" => {
-                ::icr_webhooks::__private::parse::<
-                    CreditTransferRejected,
-                >(json, "credit_transfer", Some("rejected"))
-                    .map(|v| Self::Rejected(::std::boxed::Box::new(v)))
-            }
-            "cancelled" => {
-                ::icr_webhooks::__private::parse::<
-                    CreditTransferCancelled,
-                >(json, "credit_transfer", Some("cancelled"))
-                    .map(|v| Self::Cancelled(::std::boxed::Box::new(v)))
-            }
-            "reversed" => {
-                ::icr_webhooks::__private::parse::<
-                    CreditTransferReversed,
-                >(json, "credit_transfer", Some("reversed"))
-                    .map(|v| Self::Reversed(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag.into_owned(),
-                    raw: ::std::boxed::Box::new(
-                        ::icr_webhooks::__private::parse_object(json)?,
-                    ),
-                })
-            }
-        }
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_transfer")
     }
 }
 impl ::serde::Serialize for CreditTransferEvent {
@@ -487,14 +390,57 @@ impl ::serde::Serialize for CreditTransferEvent {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for CreditTransferEvent {
+    const TAG: &'static str = "action";
+    const EXPECTING: &'static str = "a `CreditTransferEvent` object told apart by `action`";
+    fn is_known(tag: &str) -> bool {
+        matches!(tag, "created" | "completed" | "rejected" | "cancelled" | "reversed")
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "created" => {
+                <CreditTransferCreated as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Created(::std::boxed::Box::new(v)))
+            }
+            "completed" => {
+                <CreditTransferCompleted as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Completed(::std::boxed::Box::new(v)))
+            }
+            "rejected" => {
+                <CreditTransferRejected as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Rejected(::std::boxed::Box::new(v)))
+            }
+            "cancelled" => {
+                <CreditTransferCancelled as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Cancelled(::std::boxed::Box::new(v)))
+            }
+            "reversed" => {
+                <CreditTransferReversed as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Reversed(::std::boxed::Box::new(v)))
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            action: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for CreditTransferEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
 /// A user's authorization of the ICR App changed. Delivered to every app whatever it subscribes to.
@@ -533,25 +479,12 @@ impl IcrAppAuthorizationEvent {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "action")?;
-        match tag.as_str() {
-            "revoked" => {
-                ::icr_webhooks::__private::from_value::<
-                    IcrAppAuthorizationRevoked,
-                >(value)
-                    .map(|v| Self::Revoked(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
-    /// Parses a payload of this event from its JSON bytes: the
-    /// `action` is read first and picks the one type to parse into,
-    /// with no intermediate buffering of the document.
+    /// Parses a payload of this event from its JSON bytes in one
+    /// streaming pass: the `action` picks the one type the rest of
+    /// the object is parsed into (when `action` is not the first key,
+    /// only the keys before it are held).
     ///
     /// # Errors
     /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
@@ -560,27 +493,7 @@ impl IcrAppAuthorizationEvent {
     pub fn from_slice(
         json: &[u8],
     ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
-        let tag = ::icr_webhooks::__private::probe_tag(
-            json,
-            "action",
-            "icr_app_authorization",
-        )?;
-        match &*tag {
-            "revoked" => {
-                ::icr_webhooks::__private::parse::<
-                    IcrAppAuthorizationRevoked,
-                >(json, "icr_app_authorization", Some("revoked"))
-                    .map(|v| Self::Revoked(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag.into_owned(),
-                    raw: ::std::boxed::Box::new(
-                        ::icr_webhooks::__private::parse_object(json)?,
-                    ),
-                })
-            }
-        }
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "icr_app_authorization")
     }
 }
 impl ::serde::Serialize for IcrAppAuthorizationEvent {
@@ -603,14 +516,41 @@ impl ::serde::Serialize for IcrAppAuthorizationEvent {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for IcrAppAuthorizationEvent {
+    const TAG: &'static str = "action";
+    const EXPECTING: &'static str = "a `IcrAppAuthorizationEvent` object told apart by `action`";
+    fn is_known(tag: &str) -> bool {
+        matches!(tag, "revoked")
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "revoked" => {
+                <IcrAppAuthorizationRevoked as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Revoked(::std::boxed::Box::new(v)))
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            action: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for IcrAppAuthorizationEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
 /// Activity on an installation of the ICR App: created, deleted, suspended, unsuspended or given new permissions. Delivered to every app whatever it subscribes to.
@@ -667,41 +607,12 @@ impl InstallationEvent {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "action")?;
-        match tag.as_str() {
-            "created" => {
-                ::icr_webhooks::__private::from_value::<InstallationCreated>(value)
-                    .map(|v| Self::Created(::std::boxed::Box::new(v)))
-            }
-            "deleted" => {
-                ::icr_webhooks::__private::from_value::<InstallationDeleted>(value)
-                    .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
-            }
-            "suspend" => {
-                ::icr_webhooks::__private::from_value::<InstallationSuspend>(value)
-                    .map(|v| Self::Suspend(::std::boxed::Box::new(v)))
-            }
-            "unsuspend" => {
-                ::icr_webhooks::__private::from_value::<InstallationUnsuspend>(value)
-                    .map(|v| Self::Unsuspend(::std::boxed::Box::new(v)))
-            }
-            "new_permissions_accepted" => {
-                ::icr_webhooks::__private::from_value::<
-                    InstallationNewPermissionsAccepted,
-                >(value)
-                    .map(|v| Self::NewPermissionsAccepted(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
-    /// Parses a payload of this event from its JSON bytes: the
-    /// `action` is read first and picks the one type to parse into,
-    /// with no intermediate buffering of the document.
+    /// Parses a payload of this event from its JSON bytes in one
+    /// streaming pass: the `action` picks the one type the rest of
+    /// the object is parsed into (when `action` is not the first key,
+    /// only the keys before it are held).
     ///
     /// # Errors
     /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
@@ -710,47 +621,7 @@ impl InstallationEvent {
     pub fn from_slice(
         json: &[u8],
     ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
-        let tag = ::icr_webhooks::__private::probe_tag(json, "action", "installation")?;
-        match &*tag {
-            "created" => {
-                ::icr_webhooks::__private::parse::<
-                    InstallationCreated,
-                >(json, "installation", Some("created"))
-                    .map(|v| Self::Created(::std::boxed::Box::new(v)))
-            }
-            "deleted" => {
-                ::icr_webhooks::__private::parse::<
-                    InstallationDeleted,
-                >(json, "installation", Some("deleted"))
-                    .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
-            }
-            "suspend" => {
-                ::icr_webhooks::__private::parse::<
-                    InstallationSuspend,
-                >(json, "installation", Some("suspend"))
-                    .map(|v| Self::Suspend(::std::boxed::Box::new(v)))
-            }
-            "unsuspend" => {
-                ::icr_webhooks::__private::parse::<
-                    InstallationUnsuspend,
-                >(json, "installation", Some("unsuspend"))
-                    .map(|v| Self::Unsuspend(::std::boxed::Box::new(v)))
-            }
-            "new_permissions_accepted" => {
-                ::icr_webhooks::__private::parse::<
-                    InstallationNewPermissionsAccepted,
-                >(json, "installation", Some("new_permissions_accepted"))
-                    .map(|v| Self::NewPermissionsAccepted(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag.into_owned(),
-                    raw: ::std::boxed::Box::new(
-                        ::icr_webhooks::__private::parse_object(json)?,
-                    ),
-                })
-            }
-        }
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "installation")
     }
 }
 impl ::serde::Serialize for InstallationEvent {
@@ -805,14 +676,62 @@ impl ::serde::Serialize for InstallationEvent {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for InstallationEvent {
+    const TAG: &'static str = "action";
+    const EXPECTING: &'static str = "a `InstallationEvent` object told apart by `action`";
+    fn is_known(tag: &str) -> bool {
+        matches!(
+            tag, "created" | "deleted" | "suspend" | "unsuspend" |
+            "new_permissions_accepted"
+        )
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "created" => {
+                <InstallationCreated as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Created(::std::boxed::Box::new(v)))
+            }
+            "deleted" => {
+                <InstallationDeleted as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
+            }
+            "suspend" => {
+                <InstallationSuspend as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Suspend(::std::boxed::Box::new(v)))
+            }
+            "unsuspend" => {
+                <InstallationUnsuspend as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Unsuspend(::std::boxed::Box::new(v)))
+            }
+            "new_permissions_accepted" => {
+                <InstallationNewPermissionsAccepted as ::serde::Deserialize>::deserialize(
+                        rest,
+                    )
+                    .map(|v| Self::NewPermissionsAccepted(::std::boxed::Box::new(v)))
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            action: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for InstallationEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
 /// The set of inventories an installation may see changed. Delivered to every app whatever it subscribes to.
@@ -854,31 +773,12 @@ impl InstallationInventoriesEvent {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "action")?;
-        match tag.as_str() {
-            "added" => {
-                ::icr_webhooks::__private::from_value::<
-                    InstallationInventoriesAdded,
-                >(value)
-                    .map(|v| Self::Added(::std::boxed::Box::new(v)))
-            }
-            "removed" => {
-                ::icr_webhooks::__private::from_value::<
-                    InstallationInventoriesRemoved,
-                >(value)
-                    .map(|v| Self::Removed(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
-    /// Parses a payload of this event from its JSON bytes: the
-    /// `action` is read first and picks the one type to parse into,
-    /// with no intermediate buffering of the document.
+    /// Parses a payload of this event from its JSON bytes in one
+    /// streaming pass: the `action` picks the one type the rest of
+    /// the object is parsed into (when `action` is not the first key,
+    /// only the keys before it are held).
     ///
     /// # Errors
     /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
@@ -887,33 +787,7 @@ impl InstallationInventoriesEvent {
     pub fn from_slice(
         json: &[u8],
     ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
-        let tag = ::icr_webhooks::__private::probe_tag(
-            json,
-            "action",
-            "installation_inventories",
-        )?;
-        match &*tag {
-            "added" => {
-                ::icr_webhooks::__private::parse::<
-                    InstallationInventoriesAdded,
-                >(json, "installation_inventories", Some("added"))
-                    .map(|v| Self::Added(::std::boxed::Box::new(v)))
-            }
-            "removed" => {
-                ::icr_webhooks::__private::parse::<
-                    InstallationInventoriesRemoved,
-                >(json, "installation_inventories", Some("removed"))
-                    .map(|v| Self::Removed(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag.into_owned(),
-                    raw: ::std::boxed::Box::new(
-                        ::icr_webhooks::__private::parse_object(json)?,
-                    ),
-                })
-            }
-        }
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "installation_inventories")
     }
 }
 impl ::serde::Serialize for InstallationInventoriesEvent {
@@ -944,14 +818,47 @@ impl ::serde::Serialize for InstallationInventoriesEvent {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for InstallationInventoriesEvent {
+    const TAG: &'static str = "action";
+    const EXPECTING: &'static str = "a `InstallationInventoriesEvent` object told apart by `action`";
+    fn is_known(tag: &str) -> bool {
+        matches!(tag, "added" | "removed")
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "added" => {
+                <InstallationInventoriesAdded as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Added(::std::boxed::Box::new(v)))
+            }
+            "removed" => {
+                <InstallationInventoriesRemoved as ::serde::Deserialize>::deserialize(
+                        rest,
+                    )
+                    .map(|v| Self::Removed(::std::boxed::Box::new(v)))
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            action: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for InstallationInventoriesEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
 /// Activity on an inventory: created, renamed, archived, unarchived or deleted.
@@ -1008,39 +915,12 @@ impl InventoryEvent {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "action")?;
-        match tag.as_str() {
-            "created" => {
-                ::icr_webhooks::__private::from_value::<InventoryCreated>(value)
-                    .map(|v| Self::Created(::std::boxed::Box::new(v)))
-            }
-            "renamed" => {
-                ::icr_webhooks::__private::from_value::<InventoryRenamed>(value)
-                    .map(|v| Self::Renamed(::std::boxed::Box::new(v)))
-            }
-            "archived" => {
-                ::icr_webhooks::__private::from_value::<InventoryArchived>(value)
-                    .map(|v| Self::Archived(::std::boxed::Box::new(v)))
-            }
-            "unarchived" => {
-                ::icr_webhooks::__private::from_value::<InventoryUnarchived>(value)
-                    .map(|v| Self::Unarchived(::std::boxed::Box::new(v)))
-            }
-            "deleted" => {
-                ::icr_webhooks::__private::from_value::<InventoryDeleted>(value)
-                    .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
-    /// Parses a payload of this event from its JSON bytes: the
-    /// `action` is read first and picks the one type to parse into,
-    /// with no intermediate buffering of the document.
+    /// Parses a payload of this event from its JSON bytes in one
+    /// streaming pass: the `action` picks the one type the rest of
+    /// the object is parsed into (when `action` is not the first key,
+    /// only the keys before it are held).
     ///
     /// # Errors
     /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
@@ -1049,47 +929,7 @@ impl InventoryEvent {
     pub fn from_slice(
         json: &[u8],
     ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
-        let tag = ::icr_webhooks::__private::probe_tag(json, "action", "inventory")?;
-        match &*tag {
-            "created" => {
-                ::icr_webhooks::__private::parse::<
-                    InventoryCreated,
-                >(json, "inventory", Some("created"))
-                    .map(|v| Self::Created(::std::boxed::Box::new(v)))
-            }
-            "renamed" => {
-                ::icr_webhooks::__private::parse::<
-                    InventoryRenamed,
-                >(json, "inventory", Some("renamed"))
-                    .map(|v| Self::Renamed(::std::boxed::Box::new(v)))
-            }
-            "archived" => {
-                ::icr_webhooks::__private::parse::<
-                    InventoryArchived,
-                >(json, "inventory", Some("archived"))
-                    .map(|v| Self::Archived(::std::boxed::Box::new(v)))
-            }
-            "unarchived" => {
-                ::icr_webhooks::__private::parse::<
-                    InventoryUnarchived,
-                >(json, "inventory", Some("unarchived"))
-                    .map(|v| Self::Unarchived(::std::boxed::Box::new(v)))
-            }
-            "deleted" => {
-                ::icr_webhooks::__private::parse::<
-                    InventoryDeleted,
-                >(json, "inventory", Some("deleted"))
-                    .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag.into_owned(),
-                    raw: ::std::boxed::Box::new(
-                        ::icr_webhooks::__private::parse_object(json)?,
-                    ),
-                })
-            }
-        }
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "inventory")
     }
 }
 impl ::serde::Serialize for InventoryEvent {
@@ -1144,14 +984,57 @@ impl ::serde::Serialize for InventoryEvent {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for InventoryEvent {
+    const TAG: &'static str = "action";
+    const EXPECTING: &'static str = "a `InventoryEvent` object told apart by `action`";
+    fn is_known(tag: &str) -> bool {
+        matches!(tag, "created" | "renamed" | "archived" | "unarchived" | "deleted")
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "created" => {
+                <InventoryCreated as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Created(::std::boxed::Box::new(v)))
+            }
+            "renamed" => {
+                <InventoryRenamed as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Renamed(::std::boxed::Box::new(v)))
+            }
+            "archived" => {
+                <InventoryArchived as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Archived(::std::boxed::Box::new(v)))
+            }
+            "unarchived" => {
+                <InventoryUnarchived as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Unarchived(::std::boxed::Box::new(v)))
+            }
+            "deleted" => {
+                <InventoryDeleted as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            action: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for InventoryEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
 /// Activity on the webhook itself. Delivered to every app whatever it subscribes to.
@@ -1190,23 +1073,12 @@ impl MetaEvent {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "action")?;
-        match tag.as_str() {
-            "deleted" => {
-                ::icr_webhooks::__private::from_value::<MetaDeleted>(value)
-                    .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
-    /// Parses a payload of this event from its JSON bytes: the
-    /// `action` is read first and picks the one type to parse into,
-    /// with no intermediate buffering of the document.
+    /// Parses a payload of this event from its JSON bytes in one
+    /// streaming pass: the `action` picks the one type the rest of
+    /// the object is parsed into (when `action` is not the first key,
+    /// only the keys before it are held).
     ///
     /// # Errors
     /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
@@ -1215,23 +1087,7 @@ impl MetaEvent {
     pub fn from_slice(
         json: &[u8],
     ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
-        let tag = ::icr_webhooks::__private::probe_tag(json, "action", "meta")?;
-        match &*tag {
-            "deleted" => {
-                ::icr_webhooks::__private::parse::<
-                    MetaDeleted,
-                >(json, "meta", Some("deleted"))
-                    .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag.into_owned(),
-                    raw: ::std::boxed::Box::new(
-                        ::icr_webhooks::__private::parse_object(json)?,
-                    ),
-                })
-            }
-        }
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "meta")
     }
 }
 impl ::serde::Serialize for MetaEvent {
@@ -1254,14 +1110,41 @@ impl ::serde::Serialize for MetaEvent {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for MetaEvent {
+    const TAG: &'static str = "action";
+    const EXPECTING: &'static str = "a `MetaEvent` object told apart by `action`";
+    fn is_known(tag: &str) -> bool {
+        matches!(tag, "deleted")
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "deleted" => {
+                <MetaDeleted as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            action: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for MetaEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
 /// Activity on an organization and its members.
@@ -1318,39 +1201,12 @@ impl OrganizationEvent {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "action")?;
-        match tag.as_str() {
-            "member_added" => {
-                ::icr_webhooks::__private::from_value::<OrganizationMemberAdded>(value)
-                    .map(|v| Self::MemberAdded(::std::boxed::Box::new(v)))
-            }
-            "member_removed" => {
-                ::icr_webhooks::__private::from_value::<OrganizationMemberRemoved>(value)
-                    .map(|v| Self::MemberRemoved(::std::boxed::Box::new(v)))
-            }
-            "member_invited" => {
-                ::icr_webhooks::__private::from_value::<OrganizationMemberInvited>(value)
-                    .map(|v| Self::MemberInvited(::std::boxed::Box::new(v)))
-            }
-            "renamed" => {
-                ::icr_webhooks::__private::from_value::<OrganizationRenamed>(value)
-                    .map(|v| Self::Renamed(::std::boxed::Box::new(v)))
-            }
-            "deleted" => {
-                ::icr_webhooks::__private::from_value::<OrganizationDeleted>(value)
-                    .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
-    /// Parses a payload of this event from its JSON bytes: the
-    /// `action` is read first and picks the one type to parse into,
-    /// with no intermediate buffering of the document.
+    /// Parses a payload of this event from its JSON bytes in one
+    /// streaming pass: the `action` picks the one type the rest of
+    /// the object is parsed into (when `action` is not the first key,
+    /// only the keys before it are held).
     ///
     /// # Errors
     /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
@@ -1359,47 +1215,7 @@ impl OrganizationEvent {
     pub fn from_slice(
         json: &[u8],
     ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
-        let tag = ::icr_webhooks::__private::probe_tag(json, "action", "organization")?;
-        match &*tag {
-            "member_added" => {
-                ::icr_webhooks::__private::parse::<
-                    OrganizationMemberAdded,
-                >(json, "organization", Some("member_added"))
-                    .map(|v| Self::MemberAdded(::std::boxed::Box::new(v)))
-            }
-            "member_removed" => {
-                ::icr_webhooks::__private::parse::<
-                    OrganizationMemberRemoved,
-                >(json, "organization", Some("member_removed"))
-                    .map(|v| Self::MemberRemoved(::std::boxed::Box::new(v)))
-            }
-            "member_invited" => {
-                ::icr_webhooks::__private::parse::<
-                    OrganizationMemberInvited,
-                >(json, "organization", Some("member_invited"))
-                    .map(|v| Self::MemberInvited(::std::boxed::Box::new(v)))
-            }
-            "renamed" => {
-                ::icr_webhooks::__private::parse::<
-                    OrganizationRenamed,
-                >(json, "organization", Some("renamed"))
-                    .map(|v| Self::Renamed(::std::boxed::Box::new(v)))
-            }
-            "deleted" => {
-                ::icr_webhooks::__private::parse::<
-                    OrganizationDeleted,
-                >(json, "organization", Some("deleted"))
-                    .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag.into_owned(),
-                    raw: ::std::boxed::Box::new(
-                        ::icr_webhooks::__private::parse_object(json)?,
-                    ),
-                })
-            }
-        }
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "organization")
     }
 }
 impl ::serde::Serialize for OrganizationEvent {
@@ -1454,14 +1270,60 @@ impl ::serde::Serialize for OrganizationEvent {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for OrganizationEvent {
+    const TAG: &'static str = "action";
+    const EXPECTING: &'static str = "a `OrganizationEvent` object told apart by `action`";
+    fn is_known(tag: &str) -> bool {
+        matches!(
+            tag, "member_added" | "member_removed" | "member_invited" | "renamed" |
+            "deleted"
+        )
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "member_added" => {
+                <OrganizationMemberAdded as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::MemberAdded(::std::boxed::Box::new(v)))
+            }
+            "member_removed" => {
+                <OrganizationMemberRemoved as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::MemberRemoved(::std::boxed::Box::new(v)))
+            }
+            "member_invited" => {
+                <OrganizationMemberInvited as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::MemberInvited(::std::boxed::Box::new(v)))
+            }
+            "renamed" => {
+                <OrganizationRenamed as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Renamed(::std::boxed::Box::new(v)))
+            }
+            "deleted" => {
+                <OrganizationDeleted as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            action: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for OrganizationEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
 /// Activity on a project. `organization` is the project's developer.
@@ -1518,39 +1380,12 @@ impl ProjectEvent {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "action")?;
-        match tag.as_str() {
-            "registered" => {
-                ::icr_webhooks::__private::from_value::<ProjectRegistered>(value)
-                    .map(|v| Self::Registered(::std::boxed::Box::new(v)))
-            }
-            "updated" => {
-                ::icr_webhooks::__private::from_value::<ProjectUpdated>(value)
-                    .map(|v| Self::Updated(::std::boxed::Box::new(v)))
-            }
-            "suspended" => {
-                ::icr_webhooks::__private::from_value::<ProjectSuspended>(value)
-                    .map(|v| Self::Suspended(::std::boxed::Box::new(v)))
-            }
-            "reinstated" => {
-                ::icr_webhooks::__private::from_value::<ProjectReinstated>(value)
-                    .map(|v| Self::Reinstated(::std::boxed::Box::new(v)))
-            }
-            "completed" => {
-                ::icr_webhooks::__private::from_value::<ProjectCompleted>(value)
-                    .map(|v| Self::Completed(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
-    /// Parses a payload of this event from its JSON bytes: the
-    /// `action` is read first and picks the one type to parse into,
-    /// with no intermediate buffering of the document.
+    /// Parses a payload of this event from its JSON bytes in one
+    /// streaming pass: the `action` picks the one type the rest of
+    /// the object is parsed into (when `action` is not the first key,
+    /// only the keys before it are held).
     ///
     /// # Errors
     /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
@@ -1559,47 +1394,7 @@ impl ProjectEvent {
     pub fn from_slice(
         json: &[u8],
     ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
-        let tag = ::icr_webhooks::__private::probe_tag(json, "action", "project")?;
-        match &*tag {
-            "registered" => {
-                ::icr_webhooks::__private::parse::<
-                    ProjectRegistered,
-                >(json, "project", Some("registered"))
-                    .map(|v| Self::Registered(::std::boxed::Box::new(v)))
-            }
-            "updated" => {
-                ::icr_webhooks::__private::parse::<
-                    ProjectUpdated,
-                >(json, "project", Some("updated"))
-                    .map(|v| Self::Updated(::std::boxed::Box::new(v)))
-            }
-            "suspended" => {
-                ::icr_webhooks::__private::parse::<
-                    ProjectSuspended,
-                >(json, "project", Some("suspended"))
-                    .map(|v| Self::Suspended(::std::boxed::Box::new(v)))
-            }
-            "reinstated" => {
-                ::icr_webhooks::__private::parse::<
-                    ProjectReinstated,
-                >(json, "project", Some("reinstated"))
-                    .map(|v| Self::Reinstated(::std::boxed::Box::new(v)))
-            }
-            "completed" => {
-                ::icr_webhooks::__private::parse::<
-                    ProjectCompleted,
-                >(json, "project", Some("completed"))
-                    .map(|v| Self::Completed(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag.into_owned(),
-                    raw: ::std::boxed::Box::new(
-                        ::icr_webhooks::__private::parse_object(json)?,
-                    ),
-                })
-            }
-        }
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "project")
     }
 }
 impl ::serde::Serialize for ProjectEvent {
@@ -1654,14 +1449,59 @@ impl ::serde::Serialize for ProjectEvent {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for ProjectEvent {
+    const TAG: &'static str = "action";
+    const EXPECTING: &'static str = "a `ProjectEvent` object told apart by `action`";
+    fn is_known(tag: &str) -> bool {
+        matches!(
+            tag, "registered" | "updated" | "suspended" | "reinstated" | "completed"
+        )
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "registered" => {
+                <ProjectRegistered as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Registered(::std::boxed::Box::new(v)))
+            }
+            "updated" => {
+                <ProjectUpdated as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Updated(::std::boxed::Box::new(v)))
+            }
+            "suspended" => {
+                <ProjectSuspended as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Suspended(::std::boxed::Box::new(v)))
+            }
+            "reinstated" => {
+                <ProjectReinstated as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Reinstated(::std::boxed::Box::new(v)))
+            }
+            "completed" => {
+                <ProjectCompleted as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Completed(::std::boxed::Box::new(v)))
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            action: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for ProjectEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
 /// Where a transfer sends its credits: an inventory on ICR or an account on another registry, told apart by `kind`. ICR may add kinds; a receiver keeps a destination of an unknown kind as an unknown one, with its JSON.
@@ -1703,27 +1543,7 @@ impl TransferDestination {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "kind")?;
-        match tag.as_str() {
-            "inventory" => {
-                ::icr_webhooks::__private::from_value::<
-                    TransferDestinationInventory,
-                >(value)
-                    .map(Self::Inventory)
-            }
-            "external_registry" => {
-                ::icr_webhooks::__private::from_value::<
-                    TransferDestinationExternalRegistry,
-                >(value)
-                    .map(Self::ExternalRegistry)
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    kind: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
 }
 impl ::serde::Serialize for TransferDestination {
@@ -1754,13 +1574,46 @@ impl ::serde::Serialize for TransferDestination {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for TransferDestination {
+    const TAG: &'static str = "kind";
+    const EXPECTING: &'static str = "a `TransferDestination` object told apart by `kind`";
+    fn is_known(tag: &str) -> bool {
+        matches!(tag, "inventory" | "external_registry")
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "inventory" => {
+                <TransferDestinationInventory as ::serde::Deserialize>::deserialize(rest)
+                    .map(Self::Inventory)
+            }
+            "external_registry" => {
+                <TransferDestinationExternalRegistry as ::serde::Deserialize>::deserialize(
+                        rest,
+                    )
+                    .map(Self::ExternalRegistry)
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            kind: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for TransferDestination {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }

@@ -41,27 +41,12 @@ impl DoorEvent {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "action")?;
-        match tag.as_str() {
-            "opened" => {
-                ::icr_webhooks::__private::from_value::<DoorOpened>(value)
-                    .map(|v| Self::Opened(::std::boxed::Box::new(v)))
-            }
-            "closed" => {
-                ::icr_webhooks::__private::from_value::<DoorClosed>(value)
-                    .map(|v| Self::Closed(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
-    /// Parses a payload of this event from its JSON bytes: the
-    /// `action` is read first and picks the one type to parse into,
-    /// with no intermediate buffering of the document.
+    /// Parses a payload of this event from its JSON bytes in one
+    /// streaming pass: the `action` picks the one type the rest of
+    /// the object is parsed into (when `action` is not the first key,
+    /// only the keys before it are held).
     ///
     /// # Errors
     /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
@@ -70,29 +55,7 @@ impl DoorEvent {
     pub fn from_slice(
         json: &[u8],
     ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
-        let tag = ::icr_webhooks::__private::probe_tag(json, "action", "door")?;
-        match &*tag {
-            "opened" => {
-                ::icr_webhooks::__private::parse::<
-                    DoorOpened,
-                >(json, "door", Some("opened"))
-                    .map(|v| Self::Opened(::std::boxed::Box::new(v)))
-            }
-            "closed" => {
-                ::icr_webhooks::__private::parse::<
-                    DoorClosed,
-                >(json, "door", Some("closed"))
-                    .map(|v| Self::Closed(::std::boxed::Box::new(v)))
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    action: tag.into_owned(),
-                    raw: ::std::boxed::Box::new(
-                        ::icr_webhooks::__private::parse_object(json)?,
-                    ),
-                })
-            }
-        }
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "door")
     }
 }
 impl ::serde::Serialize for DoorEvent {
@@ -123,13 +86,44 @@ impl ::serde::Serialize for DoorEvent {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for DoorEvent {
+    const TAG: &'static str = "action";
+    const EXPECTING: &'static str = "a `DoorEvent` object told apart by `action`";
+    fn is_known(tag: &str) -> bool {
+        matches!(tag, "opened" | "closed")
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "opened" => {
+                <DoorOpened as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Opened(::std::boxed::Box::new(v)))
+            }
+            "closed" => {
+                <DoorClosed as ::serde::Deserialize>::deserialize(rest)
+                    .map(|v| Self::Closed(::std::boxed::Box::new(v)))
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            action: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for DoorEvent {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }

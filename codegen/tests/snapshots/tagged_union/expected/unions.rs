@@ -41,25 +41,7 @@ impl Destination {
     pub fn from_value(
         value: ::serde_json::Value,
     ) -> ::std::result::Result<Self, ::serde_json::Error> {
-        let tag = ::icr_webhooks::__private::tag_of(&value, "kind")?;
-        match tag.as_str() {
-            "inventory" => {
-                ::icr_webhooks::__private::from_value::<DestinationInventory>(value)
-                    .map(Self::Inventory)
-            }
-            "external_registry" => {
-                ::icr_webhooks::__private::from_value::<
-                    DestinationExternalRegistry,
-                >(value)
-                    .map(Self::ExternalRegistry)
-            }
-            _ => {
-                Ok(Self::Unknown {
-                    kind: tag,
-                    raw: ::std::boxed::Box::new(value),
-                })
-            }
-        }
+        <Self as ::serde::Deserialize>::deserialize(value)
     }
 }
 impl ::serde::Serialize for Destination {
@@ -90,13 +72,44 @@ impl ::serde::Serialize for Destination {
         }
     }
 }
+impl ::icr_webhooks::__private::TaggedUnion for Destination {
+    const TAG: &'static str = "kind";
+    const EXPECTING: &'static str = "a `Destination` object told apart by `kind`";
+    fn is_known(tag: &str) -> bool {
+        matches!(tag, "inventory" | "external_registry")
+    }
+    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+        tag: &str,
+        map: A,
+    ) -> ::std::result::Result<Self, A::Error> {
+        let rest = ::serde::de::value::MapAccessDeserializer::new(map);
+        match tag {
+            "inventory" => {
+                <DestinationInventory as ::serde::Deserialize>::deserialize(rest)
+                    .map(Self::Inventory)
+            }
+            "external_registry" => {
+                <DestinationExternalRegistry as ::serde::Deserialize>::deserialize(rest)
+                    .map(Self::ExternalRegistry)
+            }
+            other => {
+                Err(
+                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                )
+            }
+        }
+    }
+    fn unknown(tag: ::std::string::String, raw: ::serde_json::Value) -> Self {
+        Self::Unknown {
+            kind: tag,
+            raw: ::std::boxed::Box::new(raw),
+        }
+    }
+}
 impl<'de> ::serde::Deserialize<'de> for Destination {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::from_value(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
