@@ -28,3 +28,38 @@ fn output_is_byte_stable() {
         }
     }
 }
+
+#[test]
+fn the_sdk_does_not_depend_on_the_generator() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .current_dir(root())
+        .args([
+            "tree",
+            "-p",
+            "icr-webhooks",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--offline",
+            "--locked",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tree = String::from_utf8(output.stdout).unwrap();
+    assert!(tree.starts_with("icr-webhooks v"), "{tree}");
+    for generator in ["typify", "schemars", "prettyplease", "icr-webhooks-codegen"] {
+        assert!(
+            !tree
+                .lines()
+                .any(|line| line.split(' ').next() == Some(generator)),
+            "the SDK depends on {generator}:\n{tree}"
+        );
+    }
+}
