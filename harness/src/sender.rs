@@ -125,6 +125,16 @@ impl Outgoing {
         }
     }
 
+    /// Another delivery of the same payload: a fresh GUID, nothing parsed
+    /// again (for load runs that send one payload many times).
+    #[must_use]
+    pub fn fresh(&self) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().hyphenated().to_string(),
+            ..self.clone()
+        }
+    }
+
     /// The same delivery carried as `content_type`.
     #[must_use]
     pub fn with_content_type(mut self, content_type: ContentType) -> Self {
@@ -207,26 +217,27 @@ impl SenderConfig {
     /// its fault applied.
     pub fn build(&self, delivery: &Outgoing) -> WireRequest {
         let fault = delivery.fault;
-        let mut payload = delivery.payload.to_vec();
         let mut event = delivery.event.clone();
-        match fault {
-            Some(Fault::TruncatedBody) => payload.truncate(payload.len() / 2),
+        // The payload is shared, not copied, unless a fault rewrites it.
+        let payload: Bytes = match fault {
+            Some(Fault::TruncatedBody) => delivery.payload.slice(..delivery.payload.len() / 2),
             Some(Fault::OversizedBody) => {
                 // Pad inside the JSON object so the body stays well-formed.
-                let pad = (MAX_BODY + 1).saturating_sub(payload.len() + 16);
+                let pad = (MAX_BODY + 1).saturating_sub(delivery.payload.len() + 16);
                 let mut padded = Vec::with_capacity(MAX_BODY + 1);
                 padded.extend_from_slice(b"{\"padding\":\"");
                 padded.resize(padded.len() + pad, b'x');
                 padded.extend_from_slice(b"\",");
-                padded.extend_from_slice(payload.get(1..).unwrap_or_default());
+                padded.extend_from_slice(delivery.payload.get(1..).unwrap_or_default());
                 padded.resize(padded.len().max(MAX_BODY + 1), b' ');
-                payload = padded;
+                Bytes::from(padded)
             }
             Some(Fault::WrongEventHeader) => {
                 event = wrong_event(&delivery.event).to_owned();
+                delivery.payload.clone()
             }
-            _ => {}
-        }
+            _ => delivery.payload.clone(),
+        };
         let carried_as = match fault {
             Some(Fault::ContentTypeMismatch) => match delivery.content_type {
                 ContentType::Form => ContentType::Json,
@@ -234,9 +245,9 @@ impl SenderConfig {
             },
             _ => delivery.content_type,
         };
-        let mut body = match delivery.content_type {
+        let body = match delivery.content_type {
             ContentType::Form if fault != Some(Fault::OversizedBody) => {
-                icr_webhooks::form_body(&payload).into_bytes()
+                Bytes::from(icr_webhooks::form_body(&payload))
             }
             _ => payload,
         };
@@ -251,11 +262,15 @@ impl SenderConfig {
             (Some(sig), Some(Fault::CorruptedSignature)) => Some(corrupt(&sig)),
             (sig, _) => sig,
         };
-        if fault == Some(Fault::BodyChangedAfterSigning) {
-            if let Some(byte) = body.iter_mut().rev().find(|b| b.is_ascii_alphanumeric()) {
+        let body = if fault == Some(Fault::BodyChangedAfterSigning) {
+            let mut changed = body.to_vec();
+            if let Some(byte) = changed.iter_mut().rev().find(|b| b.is_ascii_alphanumeric()) {
                 *byte = if *byte == b'0' { b'1' } else { b'0' };
             }
-        }
+            Bytes::from(changed)
+        } else {
+            body
+        };
         let mut headers = vec![
             ("X-ICR-Event", event),
             ("X-ICR-Delivery", delivery.id.clone()),
@@ -273,7 +288,7 @@ impl SenderConfig {
         }
         WireRequest {
             headers,
-            body: Bytes::from(body),
+            body,
             slow: fault == Some(Fault::SlowBody),
         }
     }
