@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use clap::{Parser, Subcommand, ValueEnum};
 use icr_webhooks::{ContentType, Receiver, Secret};
-use icr_webhooks_harness::listen::{self, Accepted};
+use icr_webhooks_harness::listen::{self, Accepted, ListenConfig, Listener};
 use icr_webhooks_harness::samples;
 use icr_webhooks_harness::sender::{Attempt, Fault, Outgoing, Sender, SenderConfig, Summary};
 
@@ -128,9 +128,9 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
-    /// Run a verifying receiver; print one JSON line per accepted delivery.
+    /// Run a verifying receiver; print one JSON line per processed delivery.
     #[command(
-        after_help = "Answers bad deliveries with the SDK's statuses (401, 413, 415, 400);\nacknowledges a repeated GUID without printing it again.\n\nExample:\n  icr-webhooks listen --addr 127.0.0.1:8787 --secret s3cr3t"
+        after_help = "Answers bad deliveries with the SDK's statuses (401, 413, 415, 400, 408 for a\nbody slower than --body-timeout); processes each GUID once: a repeated GUID is\nacknowledged (200) without printing it again, one still being processed is\nwaited for (409 after 5 s). With --fail-rate R, a fraction R of first attempts\nis answered 500 before processing, as a failing app; their redeliveries are\nprocessed. Ctrl-C prints the counts on stderr.\n\nExamples:\n  icr-webhooks listen --addr 127.0.0.1:8787 --secret s3cr3t\n  icr-webhooks listen --secret s3cr3t --fail-rate 0.1 --seed 7 --verbose"
     )]
     Listen {
         /// Address to listen on (loopback by default).
@@ -139,6 +139,18 @@ enum Command {
         /// A webhook secret; repeat for rotation.
         #[arg(long = "secret", required = true)]
         secrets: Vec<String>,
+        /// Answer 500 before processing for this fraction (0 to 1) of first attempts.
+        #[arg(long, default_value_t = 0.0, value_parser = parse_fraction, value_name = "R")]
+        fail_rate: f64,
+        /// Seed that picks the failing GUIDs (random when absent; printed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Seconds a request body may take to arrive before a 408.
+        #[arg(long, default_value_t = 10.0, value_parser = parse_seconds, value_name = "SECONDS")]
+        body_timeout: f64,
+        /// Print a line on stderr for each request not processed.
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Start a receiver, send it every event/action and every fault, and check each answer.
     #[command(
@@ -159,6 +171,22 @@ impl From<Carried> for ContentType {
             Carried::Json => ContentType::Json,
             Carried::Form => ContentType::Form,
         }
+    }
+}
+
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("`{text}` is not a fraction from 0 to 1")),
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => Ok(seconds),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 0 to 86400"
+        )),
     }
 }
 
@@ -272,10 +300,23 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 EXIT_REJECTED
             })
         }
-        Command::Listen { addr, secrets } => {
+        Command::Listen {
+            addr,
+            secrets,
+            fail_rate,
+            seed,
+            body_timeout,
+            verbose,
+        } => {
             let receiver = receiver(&secrets)?;
+            let config = ListenConfig {
+                fail_rate,
+                seed: seed.unwrap_or_else(time_seed),
+                body_timeout: std::time::Duration::from_secs_f64(body_timeout),
+                verbose,
+            };
             let runtime = runtime()?;
-            runtime.block_on(listen_forever(&addr, receiver))?;
+            runtime.block_on(listen_forever(&addr, receiver, &config))?;
             Ok(0)
         }
         Command::Demo => {
@@ -451,33 +492,66 @@ async fn send_with_progress(
     attempts
 }
 
-async fn listen_forever(addr: &str, receiver: Receiver) -> anyhow::Result<()> {
+/// A seed from the clock, for a `listen` run without `--seed`.
+fn time_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            since.as_secs() ^ u64::from(since.subsec_nanos()).rotate_left(32)
+        })
+}
+
+async fn listen_forever(
+    addr: &str,
+    receiver: Receiver,
+    config: &ListenConfig,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
     eprintln!("listening on http://{local}/ (POST / or /webhook); Ctrl-C stops");
+    if config.fail_rate > 0.0 {
+        eprintln!(
+            "failing {} of first attempts with 500 before processing (--seed {})",
+            config.fail_rate, config.seed
+        );
+    }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
-    tokio::spawn(async move {
-        let mut out = std::io::stdout();
+    let printer = tokio::spawn(async move {
+        // Lines go through a buffer flushed whenever the queue is empty: a
+        // line is out as soon as nothing else waits, a burst costs few writes.
+        let mut out = std::io::BufWriter::new(std::io::stdout());
         while let Some(accepted) = rx.recv().await {
             let line = serde_json::json!({
                 "delivery": accepted.delivery,
                 "event": accepted.event,
                 "action": accepted.action,
             });
+            let mut written = writeln!(out, "{line}");
+            if rx.is_empty() {
+                written = written.and_then(|()| out.flush());
+            }
             // stdout closed: nothing more to report.
-            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+            if written.is_err() {
                 break;
             }
         }
+        let _ = out.flush();
     });
-    axum::serve(listener, listen::app(receiver, tx))
+    let listener_app = Listener::new(receiver, tx, config);
+    let counts = listener_app.counts();
+    let served = axum::serve(listener, listener_app.into_router())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .context("serving")
+        .context("serving");
+    // Every sender of the channel is gone with the server: the printer
+    // drains what is left and ends.
+    let _ = printer.await;
+    eprintln!("{counts}");
+    served
 }
 
 /// One row of the demo's table.

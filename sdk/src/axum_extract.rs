@@ -1,6 +1,10 @@
 //! The axum integration (feature `axum`): [`Delivery`] as an extractor that
-//! reads the body under the receiver's limit and checks it, and
-//! [`DeliveryRejection`], which answers with the right status.
+//! reads the body under the receiver's limit and within a time limit
+//! ([`BodyTimeout`]) and checks it, [`Once`], which adds exactly-once
+//! processing over an [`ExactlyOnce`], and their rejections, which answer
+//! with the right status.
+
+use std::time::Duration;
 
 use ::axum::body::Body;
 use ::axum::extract::{FromRef, FromRequest, Request};
@@ -9,7 +13,51 @@ use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::BodyExt;
 
-use crate::{Delivery, ReceiveError, Receiver};
+use crate::{Claim, Claimed, Delivery, ExactlyOnce, ReceiveError, Receiver};
+
+/// How long the body may take to arrive by default: 10 s, ICR's own wait
+/// for an answer.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the [`Delivery`] and [`Once`] extractors wait for the whole
+/// body, from the moment they start reading it; [`DEFAULT_BODY_TIMEOUT`]
+/// unless set.
+///
+/// A body that has not fully arrived by then (sent a byte at a time, or
+/// stalled) is dropped, freeing what was read, and the request is answered
+/// `408 Request Timeout` with `Connection: close`
+/// ([`DeliveryRejection::BodyTimeout`]). It bounds the time and memory one
+/// connection can hold a receiver with; ICR itself gives up after 10 s.
+///
+/// Set it as axum's `DefaultBodyLimit` is set, for a router or a route, with
+/// a request extension:
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::{Extension, Router, routing::post};
+/// use icr_webhooks::{BodyTimeout, Delivery, Receiver};
+///
+/// async fn webhook(delivery: Delivery) {}
+///
+/// let app: Router = Router::new()
+///     .route("/webhook", post(webhook))
+///     .layer(Extension(BodyTimeout(Duration::from_secs(5))))
+///     .with_state(Receiver::new("whsec_Q7mN4rT8p3Xv2kLs9dE1")?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// The request line and headers are read by the server before any
+/// extractor runs: bound them in the server (hyper's
+/// `header_read_timeout`) or the proxy in front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub struct BodyTimeout(pub Duration);
+
+impl Default for BodyTimeout {
+    fn default() -> Self {
+        Self(DEFAULT_BODY_TIMEOUT)
+    }
+}
 
 /// Why the [`Delivery`] extractor refused a request.
 ///
@@ -29,6 +77,13 @@ pub enum DeliveryRejection {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// The body did not fully arrive within the [`BodyTimeout`]; what was
+    /// read is dropped and the connection closed (408).
+    #[error("request body not received within {} ms", after.as_millis())]
+    BodyTimeout {
+        /// The time limit that passed.
+        after: Duration,
+    },
 }
 
 impl DeliveryRejection {
@@ -37,13 +92,35 @@ impl DeliveryRejection {
         match self {
             Self::Refused(error) => error.status(),
             Self::BodyRead { .. } => StatusCode::BAD_REQUEST,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    /// A short stable name for the rejection, in `snake_case`, for logs and
+    /// metrics: the [`ReceiveError::code`] of a refused delivery,
+    /// `body_read` or `body_timeout`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Refused(error) => error.code(),
+            Self::BodyRead { .. } => "body_read",
+            Self::BodyTimeout { .. } => "body_timeout",
         }
     }
 }
 
 impl IntoResponse for DeliveryRejection {
     fn into_response(self) -> Response {
-        (self.status(), self.to_string()).into_response()
+        let status = self.status();
+        let mut response = (status, self.to_string()).into_response();
+        if matches!(self, Self::BodyTimeout { .. }) {
+            // The rest of the body is never read: the connection cannot be
+            // used for another request.
+            response.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 
@@ -56,8 +133,11 @@ impl IntoResponse for DeliveryRejection {
 /// `Content-Length` (chunked); it is never held beyond the limit. Then
 /// [`Receiver::receive`] runs its checks.
 ///
+/// The whole body must arrive within the [`BodyTimeout`] (10 s unless set),
+/// or the request is answered 408.
+///
 /// The extractor consumes the body, so it must be the handler's **last**
-/// argument.
+/// argument. To process each delivery once, take [`Once`] instead.
 ///
 /// ```no_run
 /// use axum::{Router, routing::post};
@@ -83,6 +163,11 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let receiver = Receiver::from_ref(state);
         let (parts, body) = request.into_parts();
+        let BodyTimeout(timeout) = parts
+            .extensions
+            .get::<BodyTimeout>()
+            .copied()
+            .unwrap_or_default();
         let declared = parts
             .headers
             .get(http::header::CONTENT_LENGTH)
@@ -94,8 +179,157 @@ where
                 return Err(error.into());
             }
         }
-        let body = read_limited(body, &receiver, declared).await?;
+        // Past the deadline the reading future, and the body with all that
+        // was read, is dropped.
+        let body = tokio::time::timeout(timeout, read_limited(body, &receiver, declared))
+            .await
+            .map_err(|_| DeliveryRejection::BodyTimeout { after: timeout })??;
         Ok(receiver.receive(&parts.headers, body)?)
+    }
+}
+
+/// A verified delivery that has not been processed yet, with the [`Claim`]
+/// to [`complete`](Claim::complete) once it is: exactly-once processing
+/// as an extractor.
+///
+/// It extracts a [`Delivery`] (every check of the contract, signature
+/// first, so a tampered body under a known GUID is still a 401), then
+/// claims its GUID in the [`ExactlyOnce`] taken from the router's state
+/// (`ExactlyOnce: FromRef<S>` and `Receiver: FromRef<S>`):
+///
+/// | the GUID is | the handler | the answer |
+/// | --- | --- | --- |
+/// | new, or its last attempt failed | runs, with the claim | the handler's |
+/// | processed already | does not run | `200 OK` ([`OnceRejection::AlreadyProcessed`]) |
+/// | being processed by another request | waits until that one ends, then as above: done is `200`, failed hands over the claim | |
+/// | still being processed after the wait ([`ExactlyOnce::wait`], 5 s by default), or by another process | does not run | `409 Conflict` ([`OnceRejection::InProgress`]) |
+///
+/// So a duplicate is acknowledged only once the work is done: if the first
+/// copy fails, the duplicate processes the delivery itself, and a 409 tells
+/// ICR that the delivery still has to be redelivered. A 2xx never covers
+/// work that may still fail.
+///
+/// The claim is given back when dropped: answer 5xx and let it drop when
+/// processing fails, and the delivery is processed again when redelivered.
+/// To answer at once and process after answering, move the claim into the
+/// spawned task and complete it there (see the `axum_receiver` example).
+///
+/// ```no_run
+/// use axum::extract::FromRef;
+/// use axum::http::StatusCode;
+/// use axum::{Router, routing::post};
+/// use icr_webhooks::{Delivery, ExactlyOnce, MemoryStore, Once, Receiver};
+///
+/// #[derive(Clone)]
+/// struct App {
+///     receiver: Receiver,
+///     once: ExactlyOnce,
+/// }
+/// impl FromRef<App> for Receiver {
+///     fn from_ref(app: &App) -> Self { app.receiver.clone() }
+/// }
+/// impl FromRef<App> for ExactlyOnce {
+///     fn from_ref(app: &App) -> Self { app.once.clone() }
+/// }
+///
+/// async fn webhook(Once(delivery, claim): Once) -> StatusCode {
+///     match process(&delivery).await {
+///         Ok(()) => {
+///             claim.complete();
+///             StatusCode::OK
+///         }
+///         // The claim is dropped, so given back: a redelivery is processed.
+///         Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+///     }
+/// }
+/// # async fn process(_: &Delivery) -> Result<(), ()> { Ok(()) }
+///
+/// let app = App {
+///     receiver: Receiver::new("whsec_Q7mN4rT8p3Xv2kLs9dE1")?,
+///     once: ExactlyOnce::new(MemoryStore::new()),
+/// };
+/// let router: Router = Router::new().route("/webhook", post(webhook)).with_state(app);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Take `Result<Once, OnceRejection>` to see (and log) what was answered
+/// without running the handler.
+#[derive(Debug)]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub struct Once(pub Delivery, pub Claim);
+
+/// Why the [`Once`] extractor answered instead of the handler.
+///
+/// As a response: the status and the message as plain text. Only
+/// [`Refused`](Self::Refused) and [`InProgress`](Self::InProgress) are
+/// failures to ICR; [`AlreadyProcessed`](Self::AlreadyProcessed) is an
+/// acknowledgement.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub enum OnceRejection {
+    /// The delivery itself was refused: see [`DeliveryRejection`].
+    #[error(transparent)]
+    Refused(#[from] DeliveryRejection),
+    /// The delivery was processed already: acknowledged without running
+    /// the handler (200).
+    #[error("delivery already processed")]
+    AlreadyProcessed,
+    /// The delivery is still being processed by another request, or by
+    /// another process sharing the store: not acknowledged, so that it is
+    /// redelivered if that processing fails (409).
+    #[error("delivery is being processed; redeliver it later")]
+    InProgress,
+}
+
+impl OnceRejection {
+    /// The status the rejection answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Refused(rejection) => rejection.status(),
+            Self::AlreadyProcessed => StatusCode::OK,
+            Self::InProgress => StatusCode::CONFLICT,
+        }
+    }
+
+    /// A short stable name, in `snake_case`, for logs and metrics: the
+    /// [`DeliveryRejection::code`], `already_processed` or `in_progress`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Refused(rejection) => rejection.code(),
+            Self::AlreadyProcessed => "already_processed",
+            Self::InProgress => "in_progress",
+        }
+    }
+}
+
+impl IntoResponse for OnceRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Refused(rejection) => rejection.into_response(),
+            other => (other.status(), other.to_string()).into_response(),
+        }
+    }
+}
+
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+impl<S> FromRequest<S> for Once
+where
+    Receiver: FromRef<S>,
+    ExactlyOnce: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = OnceRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let once = ExactlyOnce::from_ref(state);
+        let delivery = Delivery::from_request(request, state).await?;
+        let wait = tokio::time::sleep(once.wait());
+        match once.claim_waiting(&delivery.info.id, wait).await {
+            Claimed::New(claim) => Ok(Self(delivery, claim)),
+            Claimed::Done => Err(OnceRejection::AlreadyProcessed),
+            Claimed::InProgress(_) | Claimed::Elsewhere => Err(OnceRejection::InProgress),
+        }
     }
 }
 
@@ -181,5 +415,51 @@ mod tests {
     fn rejection_is_send_sync_static() {
         fn check<T: Send + Sync + 'static + std::error::Error>() {}
         check::<DeliveryRejection>();
+        check::<OnceRejection>();
+    }
+
+    #[test]
+    fn statuses_and_codes() {
+        let cases = [
+            (
+                OnceRejection::Refused(DeliveryRejection::BodyTimeout {
+                    after: Duration::from_millis(1500),
+                }),
+                408,
+                "body_timeout",
+                "request body not received within 1500 ms",
+            ),
+            (
+                OnceRejection::Refused(ReceiveError::SignatureMismatch.into()),
+                401,
+                "signature_mismatch",
+                "signature does not match the body with any configured secret",
+            ),
+            (
+                OnceRejection::AlreadyProcessed,
+                200,
+                "already_processed",
+                "delivery already processed",
+            ),
+            (
+                OnceRejection::InProgress,
+                409,
+                "in_progress",
+                "delivery is being processed; redeliver it later",
+            ),
+        ];
+        for (rejection, status, code, message) in cases {
+            assert_eq!(rejection.status().as_u16(), status, "{rejection:?}");
+            assert_eq!(rejection.code(), code);
+            assert_eq!(rejection.to_string(), message);
+            let response = rejection.into_response();
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(
+                response.headers().get(http::header::CONNECTION).is_some(),
+                status == 408,
+                "only a timed-out body closes the connection"
+            );
+        }
+        assert_eq!(BodyTimeout::default().0, Duration::from_secs(10));
     }
 }

@@ -49,6 +49,43 @@
 //! answering, and use [`DeliveryInfo::id`] to process a redelivery only
 //! once: ICR redelivers with the same GUID.
 //!
+//! # Processing each delivery once
+//!
+//! ICR may deliver the same GUID twice, even at the same time, and a
+//! delivery whose processing failed must be processed when it is
+//! redelivered. [`ExactlyOnce`] does the bookkeeping over a
+//! [`DeliveryStore`] ([`MemoryStore`]: bounded in time, three days by
+//! default, and in size, oldest evicted first): [`ExactlyOnce::claim`]
+//! gives a [`Claim`] for a new GUID, which is [completed](Claim::complete)
+//! when the work is done and given back when dropped unfinished.
+//!
+//! ```
+//! use icr_webhooks::{Claimed, ExactlyOnce, MemoryStore, Receiver};
+//! # let receiver = Receiver::new("whsec_Q7mN4rT8p3Xv2kLs9dE1")?;
+//! # let body = br#"{"zen":"z","hook_id":1,"hook":{"id":1,"type":"App","name":"web","active":true,"events":[],"config":{"url":"https://example.net/icr","content_type":"json","insecure_ssl":"0"},"created_at":"2026-11-28T08:59:58Z","updated_at":"2026-11-28T08:59:58Z"}}"#.to_vec();
+//! # let signature = icr_webhooks::Secret::new("whsec_Q7mN4rT8p3Xv2kLs9dE1").sign(&body).to_string();
+//! # let headers = [
+//! #     ("X-ICR-Event", "ping"),
+//! #     ("X-ICR-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+//! #     ("X-ICR-Signature-256", signature.as_str()),
+//! #     ("Content-Type", "application/json"),
+//! # ];
+//!
+//! let once = ExactlyOnce::new(MemoryStore::new());
+//! for _ in 0..2 {
+//!     let delivery = receiver.receive(&headers, body.clone())?;
+//!     match once.claim(&delivery.info.id) {
+//!         Claimed::New(claim) => {
+//!             println!("processing {}", delivery.info.id);
+//!             claim.complete(); // answer 2xx
+//!         }
+//!         Claimed::Done => println!("already processed"), // answer 2xx
+//!         _ => println!("being processed"),              // answer 409
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Routing
 //!
 //! Instead of a `match`, a [`Router`] maps event/action pairs to async
@@ -71,12 +108,14 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `axum` | no | [`Delivery`] as an axum 0.8 extractor (`FromRequest`) that reads the body under the size limit, and `DeliveryRejection`, which answers with the right status |
+//! | `axum` | no | [`Delivery`] as an axum 0.8 extractor (`FromRequest`) that reads the body under the size limit and within `BodyTimeout`, `Once`, the same with exactly-once processing, and `DeliveryRejection` / `OnceRejection`, which answer with the right status |
 #![cfg_attr(
     feature = "axum",
     doc = "\nWith `axum`, a handler takes a [`Delivery`] as its last argument; the \
            [`Receiver`] comes from the router's state (see the `FromRequest` impl \
-           on [`Delivery`] and the `axum_receiver` example)."
+           on [`Delivery`] and the `axum_receiver` example). [`Once`] adds \
+           exactly-once processing, with the [`ExactlyOnce`] from the state too; \
+           [`BodyTimeout`] bounds how long a body may take to arrive."
 )]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -94,6 +133,7 @@ mod parse;
 mod receiver;
 mod router;
 mod secret;
+mod store;
 #[doc(hidden)]
 pub mod __private {
     //! Support for the generated code; not part of the API.
@@ -107,7 +147,7 @@ mod private;
 pub mod types;
 
 #[cfg(feature = "axum")]
-pub use axum_extract::DeliveryRejection;
+pub use axum_extract::{BodyTimeout, DEFAULT_BODY_TIMEOUT, DeliveryRejection, Once, OnceRejection};
 pub use bytes;
 pub use catalogue::{EventPayload, EventSpec, event_spec};
 pub use chrono;
@@ -121,4 +161,8 @@ pub use receiver::{DEFAULT_MAX_BODY_SIZE, Receiver, ReceiverBuilder};
 pub use router::{BoxError, Outcome, Router};
 pub use secret::{Secret, Signature};
 pub use serde_json;
+pub use store::{
+    Begin, Claim, Claimed, DEFAULT_CAPACITY, DEFAULT_DUPLICATE_WAIT, DEFAULT_WINDOW, DeliveryStore,
+    ExactlyOnce, MemoryStore, MemoryStoreBuilder, Settled,
+};
 pub use types::Event;

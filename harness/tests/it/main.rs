@@ -8,5 +8,6 @@
 
 mod cli;
 mod e2e;
+mod listen;
 mod sender;
 mod strategy;

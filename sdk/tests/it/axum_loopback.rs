@@ -44,7 +44,7 @@ async fn start(receiver: Receiver) -> (SocketAddr, mpsc::UnboundedReceiver<Deliv
     (addr, deliveries)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -53,7 +53,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// The request line and headers of a POST to `/webhook`.
-fn head(addr: SocketAddr, headers: &[(String, Vec<u8>)], framing: &str) -> Vec<u8> {
+pub(crate) fn head(addr: SocketAddr, headers: &[(String, Vec<u8>)], framing: &str) -> Vec<u8> {
     let mut head =
         format!("POST /webhook HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{framing}\r\n")
             .into_bytes();
@@ -86,7 +86,7 @@ fn parse_response(response: &[u8]) -> (u16, String) {
 /// Reads one response: up to the end of its body by its `Content-Length`
 /// (a server that drains a refused body keeps the connection open), or to
 /// the end of the stream.
-async fn read_response(mut stream: impl AsyncReadExt + Unpin) -> (u16, String) {
+pub(crate) async fn read_response(mut stream: impl AsyncReadExt + Unpin) -> (u16, String) {
     let mut response = Vec::new();
     let mut buffer = [0_u8; 4096];
     loop {
@@ -119,7 +119,7 @@ fn complete_response(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Sends `wire` with a `Content-Length` and reads the answer.
-async fn send(addr: SocketAddr, wire: &Wire) -> (u16, String) {
+pub(crate) async fn send(addr: SocketAddr, wire: &Wire) -> (u16, String) {
     let framing = format!("Content-Length: {}\r\n", wire.body.len());
     send_raw(
         addr,
@@ -129,7 +129,7 @@ async fn send(addr: SocketAddr, wire: &Wire) -> (u16, String) {
     .await
 }
 
-async fn send_raw(addr: SocketAddr, head: &[u8], body: &[u8]) -> (u16, String) {
+pub(crate) async fn send_raw(addr: SocketAddr, head: &[u8], body: &[u8]) -> (u16, String) {
     let stream = TcpStream::connect(addr).await.unwrap();
     let (read, mut write) = stream.into_split();
     let (head, body) = (head.to_vec(), body.to_vec());
@@ -145,7 +145,7 @@ async fn send_raw(addr: SocketAddr, head: &[u8], body: &[u8]) -> (u16, String) {
 }
 
 /// `body` in chunked transfer coding, in pieces of `piece` bytes.
-fn chunked(body: &[u8], piece: usize) -> Vec<u8> {
+pub(crate) fn chunked(body: &[u8], piece: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for part in body.chunks(piece) {
         out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
@@ -284,7 +284,7 @@ fn bad_deliveries_get_their_status_before_the_handler() {
 }
 
 /// A field of `/proc/self/status`, in KiB.
-fn status_kib(field: &str) -> u64 {
+pub(crate) fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     status
         .lines()

@@ -1,6 +1,8 @@
 //! Integration tests of the receiving side: the contract's vectors and
-//! examples, a table of bad deliveries, routing, property tests and, with
-//! the `axum` feature, a real server on a loopback socket.
+//! examples, tables of bad and hostile deliveries, routing, property tests
+//! and, with the `axum` feature, a real server on a loopback socket:
+//! exactly-once processing, bodies too large or too slow, and logs without
+//! secrets.
 //!
 //! Test code may panic: clippy's test allowances cover `#[test]` functions
 //! only, not the helpers they share.
@@ -17,6 +19,16 @@ mod support;
 mod axum_loopback;
 mod bad_deliveries;
 mod contract;
+#[cfg(feature = "axum")]
+mod exactly_once;
+mod hostile;
+mod hostile_properties;
+#[cfg(feature = "axum")]
+mod limits;
 mod properties;
 mod redaction;
+#[cfg(feature = "axum")]
+mod redaction_logs;
 mod routing;
+#[cfg(feature = "axum")]
+mod server;

@@ -1,0 +1,165 @@
+//! A test receiver on a loopback socket built on the `Once` extractor: it
+//! reports every processing it starts and every delivery it processes, and
+//! the test can hold processing at a gate, make attempts fail, and watch the
+//! store answer "in progress".
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Extension;
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use icr_webhooks::{
+    Begin, BodyTimeout, DeliveryId, DeliveryStore, ExactlyOnce, MemoryStore, Once, Receiver,
+};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc};
+
+/// A store that tells the test each time it answers "in progress".
+pub(crate) struct Observed<S> {
+    pub(crate) inner: S,
+    pub(crate) in_progress: mpsc::UnboundedSender<DeliveryId>,
+}
+
+impl<S: DeliveryStore> DeliveryStore for Observed<S> {
+    fn begin(&self, id: &DeliveryId) -> Begin {
+        let begin = self.inner.begin(id);
+        if begin == Begin::InProgress {
+            let _ = self.in_progress.send(id.clone());
+        }
+        begin
+    }
+    fn complete(&self, id: &DeliveryId) {
+        self.inner.complete(id);
+    }
+    fn abort(&self, id: &DeliveryId) {
+        self.inner.abort(id);
+    }
+}
+
+/// How the test receiver behaves.
+pub(crate) struct Options {
+    pub(crate) receiver: Receiver,
+    pub(crate) store: Arc<dyn DeliveryStore>,
+    /// How long a duplicate waits for the copy in progress.
+    pub(crate) wait: Duration,
+    pub(crate) body_timeout: Option<Duration>,
+    /// When set, each processing waits for a permit before it ends.
+    pub(crate) gated: bool,
+    /// How many processings fail (answer 500) before they succeed again.
+    pub(crate) failures: usize,
+}
+
+impl Options {
+    pub(crate) fn new(store: impl DeliveryStore + 'static) -> Self {
+        Self {
+            receiver: crate::support::receiver(),
+            store: Arc::new(store),
+            wait: icr_webhooks::DEFAULT_DUPLICATE_WAIT,
+            body_timeout: None,
+            gated: false,
+            failures: 0,
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self::new(MemoryStore::new())
+    }
+}
+
+/// A running test receiver.
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    /// The GUID of each processing as it starts.
+    pub(crate) started: mpsc::UnboundedReceiver<String>,
+    /// The GUID of each delivery processed (completed).
+    pub(crate) processed: mpsc::UnboundedReceiver<String>,
+    /// Opens the gate for one processing per permit.
+    pub(crate) gate: Arc<Semaphore>,
+}
+
+#[derive(Clone)]
+struct TestApp {
+    receiver: Receiver,
+    once: ExactlyOnce,
+    gate: Option<Arc<Semaphore>>,
+    failures: Arc<AtomicUsize>,
+    started: mpsc::UnboundedSender<String>,
+    processed: mpsc::UnboundedSender<String>,
+}
+
+impl FromRef<TestApp> for Receiver {
+    fn from_ref(app: &TestApp) -> Self {
+        app.receiver.clone()
+    }
+}
+
+impl FromRef<TestApp> for ExactlyOnce {
+    fn from_ref(app: &TestApp) -> Self {
+        app.once.clone()
+    }
+}
+
+async fn webhook(State(app): State<TestApp>, Once(delivery, claim): Once) -> StatusCode {
+    let id = delivery.info.id.as_str().to_owned();
+    app.started.send(id.clone()).unwrap();
+    if let Some(gate) = &app.gate {
+        gate.acquire().await.unwrap().forget();
+    }
+    let fail = app
+        .failures
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+            left.checked_sub(1)
+        })
+        .is_ok();
+    if fail {
+        // The claim drops: given back.
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    app.processed.send(id).unwrap();
+    claim.complete();
+    StatusCode::OK
+}
+
+/// Starts a receiver on 127.0.0.1 and a free port.
+pub(crate) async fn start(options: Options) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (started_tx, started) = mpsc::unbounded_channel();
+    let (processed_tx, processed) = mpsc::unbounded_channel();
+    let gate = Arc::new(Semaphore::new(0));
+    let app = TestApp {
+        receiver: options.receiver,
+        once: ExactlyOnce::new(options.store).with_wait(options.wait),
+        gate: options.gated.then(|| Arc::clone(&gate)),
+        failures: Arc::new(AtomicUsize::new(options.failures)),
+        started: started_tx,
+        processed: processed_tx,
+    };
+    let mut router = axum::Router::new().route("/webhook", post(webhook));
+    if let Some(timeout) = options.body_timeout {
+        router = router.layer(Extension(BodyTimeout(timeout)));
+    }
+    let router = router.with_state(app);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    Server {
+        addr,
+        started,
+        processed,
+        gate,
+    }
+}
+
+/// Everything received on `channel` so far.
+pub(crate) fn drain(channel: &mut mpsc::UnboundedReceiver<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Ok(item) = channel.try_recv() {
+        out.push(item);
+    }
+    out
+}
