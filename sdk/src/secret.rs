@@ -28,7 +28,9 @@ const PREFIX: &[u8] = b"sha256=";
 /// the `Secret` is made, and then wiped; each signature or check clones that
 /// state instead of keying again. The keyed state is key material too (it
 /// lets anyone who holds it forge signatures), so it is overwritten when the
-/// `Secret` and each per-delivery copy are dropped.
+/// `Secret` is dropped. The per-delivery copy lives for the length of one
+/// MAC and is not overwritten: doing so costs two SHA-256 blocks, a tenth of
+/// the time of verifying a 1 KiB body.
 ///
 /// `Debug` prints `Secret(<redacted>)` and there is no `Display`: a secret
 /// cannot end up in a log by accident.
@@ -77,17 +79,17 @@ impl Secret {
     /// [`Display`](Signature#impl-Display-for-Signature) is the
     /// `X-ICR-Signature-256` header value.
     pub fn sign(&self, body: &[u8]) -> Signature {
-        let mut mac = self.mac.clone();
-        mac.0.update(body);
-        Signature(mac.0.finalize_reset().into_bytes().into())
+        let mut mac = self.mac.0.clone();
+        mac.update(body);
+        Signature(mac.finalize().into_bytes().into())
     }
 
     /// Whether `signature` is this secret's signature of `body`, compared in
     /// constant time.
     pub fn verify(&self, signature: &Signature, body: &[u8]) -> bool {
-        let mut mac = self.mac.clone();
-        mac.0.update(body);
-        mac.0.verify_slice_reset(&signature.0).is_ok()
+        let mut mac = self.mac.0.clone();
+        mac.update(body);
+        mac.verify_slice(&signature.0).is_ok()
     }
 }
 

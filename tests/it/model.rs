@@ -418,25 +418,25 @@ fn invalid_payloads_fail_with_the_path() {
         ct,
         |v| v["transfer"]["quantity"] = "1500".into(),
         "transfer.quantity",
-        "invalid type: string \"1500\", expected a nonzero u64",
+        "invalid type: string, expected a nonzero u64",
     );
     check_shape(
         ct,
         |v| v["transfer"]["quantity"] = 0.into(),
         "transfer.quantity",
-        "invalid value: integer `0`, expected a nonzero u64",
+        "invalid value: integer, expected a nonzero u64",
     );
     check_shape(
         ct,
         |v| v["inventory"]["credit_balance"] = (-1).into(),
         "inventory.credit_balance",
-        "invalid value: integer `-1`, expected u64",
+        "invalid value: integer, expected u64",
     );
     check_shape(
         ct,
         |v| v["transfer"]["blocks"][0]["vintage"] = 70000.into(),
         "transfer.blocks[0].vintage",
-        "invalid value: integer `70000`, expected u16",
+        "invalid value: integer, expected u16",
     );
     check_shape(
         ct,
@@ -448,7 +448,7 @@ fn invalid_payloads_fail_with_the_path() {
         ct,
         |v| v["transfer"]["status"] = 3.into(),
         "transfer.status",
-        "invalid type: integer `3`, expected a string",
+        "invalid type: integer, expected a string",
     );
     check_shape(
         ct,
@@ -498,7 +498,7 @@ fn missing_or_bad_action_and_non_objects() {
             event: "credit_transfer".into(),
             action: None,
             path: "action".into(),
-            reason: "invalid type: integer `7`, expected a string".into(),
+            reason: "invalid type: integer, expected a string".into(),
         }
     );
     assert_eq!(

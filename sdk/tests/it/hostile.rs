@@ -205,7 +205,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
                 "ping",
                 None,
                 "hook_id",
-                "invalid type: floating point `1.8446744073709552e+19`, expected a nonzero u64",
+                "invalid type: floating point, expected a nonzero u64",
             )),
         ),
         (
@@ -222,7 +222,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
                 "ping",
                 None,
                 "hook_id",
-                "invalid type: floating point `-0.0`, expected a nonzero u64",
+                "invalid type: floating point, expected a nonzero u64",
             )),
         ),
         (
@@ -232,7 +232,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
                 "inventory",
                 Some("created"),
                 "inventory.credit_balance",
-                "invalid type: floating point `-0.0`, expected u64",
+                "invalid type: floating point, expected u64",
             )),
         ),
         (
@@ -242,7 +242,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
                 "inventory",
                 Some("created"),
                 "inventory.credit_balance",
-                "invalid type: floating point `1.8446744073709552e+19`, expected u64",
+                "invalid type: floating point, expected u64",
             )),
         ),
         (
@@ -257,7 +257,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
                 "ping",
                 None,
                 "hook_id",
-                "invalid value: integer `0`, expected a nonzero u64",
+                "invalid value: integer, expected a nonzero u64",
             )),
         ),
         (
@@ -267,7 +267,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
                 "ping",
                 None,
                 "hook_id",
-                "invalid value: integer `-1`, expected a nonzero u64",
+                "invalid value: integer, expected a nonzero u64",
             )),
         ),
         (
@@ -277,7 +277,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
                 "ping",
                 None,
                 "hook_id",
-                "invalid type: floating point `1.0`, expected a nonzero u64",
+                "invalid type: floating point, expected a nonzero u64",
             )),
         ),
         (
@@ -287,7 +287,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
                 "ping",
                 None,
                 "hook_id",
-                "invalid type: floating point `100.0`, expected a nonzero u64",
+                "invalid type: floating point, expected a nonzero u64",
             )),
         ),
         (
@@ -302,7 +302,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
                 "ping",
                 None,
                 "hook_id",
-                r#"invalid type: string "60021", expected a nonzero u64"#,
+                "invalid type: string, expected a nonzero u64",
             )),
         ),
         // Duplicate keys.
@@ -583,7 +583,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
                 "credit_transfer",
                 None,
                 "action",
-                "invalid type: integer `5`, expected a string",
+                "invalid type: integer, expected a string",
             )),
         ),
         (

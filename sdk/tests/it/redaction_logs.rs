@@ -308,11 +308,10 @@ fn rejections_show_no_secret_signature_or_body() {
             search(&format!("{rejection} {}", rejection.code()), &signatures);
             let debug = format!("{rejection:?} {rejection:#?}");
             if shape {
-                // serde's reason, kept in the error's source, quotes the
-                // offending value (here `true`, not the marker); the rest
-                // of the body never shows.
+                // serde's reason, kept in the error's source, names the
+                // kind of value found, never the value itself.
                 assert!(
-                    debug.contains("invalid type: boolean `true`"),
+                    debug.contains("invalid type: boolean, expected"),
                     "{name}: {debug}"
                 );
             }
