@@ -14,6 +14,14 @@ use icr_webhooks_harness::listen::{self, Accepted, ListenConfig, Listener};
 use icr_webhooks_harness::samples;
 use icr_webhooks_harness::sender::{Attempt, Fault, Outgoing, Sender, SenderConfig, Summary};
 
+/// `println!` that does not panic when stdout is closed (`icr-webhooks
+/// sample ... | head -1`): what cannot be written is dropped.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// Exit code: a delivery was rejected or not every delivery was delivered.
 const EXIT_REJECTED: u8 = 1;
 /// Exit code: bad usage (clap uses it too).
@@ -226,24 +234,22 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::Events => {
-            let mut out = std::io::stdout().lock();
             for key in samples::keys() {
-                writeln!(out, "{key}").context("writing to stdout")?;
+                say!("{key}");
             }
             Ok(0)
         }
         Command::Sample { key, seed, count } => {
             let payloads = samples::generate(&key, seed, count).map_err(anyhow::Error::from)?;
-            let mut out = std::io::stdout().lock();
             for payload in payloads {
                 let line = serde_json::to_string(&payload).context("serializing a sample")?;
-                writeln!(out, "{line}").context("writing to stdout")?;
+                say!("{line}");
             }
             Ok(0)
         }
         Command::Sign { secret, file } => {
             let body = read_input(file.as_ref())?;
-            println!("{}", Secret::new(secret).sign(&body));
+            say!("{}", Secret::new(secret).sign(&body));
             Ok(0)
         }
         Command::Verify {
@@ -293,7 +299,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     send_with_progress(&sender, deliveries, concurrency, redeliver_failed).await;
                 Ok::<_, anyhow::Error>(Summary::timed(&attempts, started.elapsed()))
             })?;
-            println!("{summary}");
+            say!("{summary}");
             Ok(if summary.all_delivered() {
                 0
             } else {
@@ -385,7 +391,7 @@ fn verify(
                 "known": delivery.event.is_known(),
                 "payload": delivery.event,
             });
-            println!("{out}");
+            say!("{out}");
             Ok(0)
         }
         Err(error) => {
@@ -636,9 +642,9 @@ async fn demo() -> anyhow::Result<bool> {
     print_table(&rows);
     let passed = rows.iter().filter(|r| r.passed()).count();
     let summary = Summary::of(&attempts);
-    println!();
-    println!("{summary}");
-    println!("{passed}/{} as expected", rows.len());
+    say!("");
+    say!("{summary}");
+    say!("{passed}/{} as expected", rows.len());
     Ok(passed == rows.len())
 }
 
@@ -694,7 +700,7 @@ fn print_table(rows: &[Row]) {
             .zip(widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        say!("{}", padded.join("  ").trim_end());
     };
     line(&header.map(str::to_owned));
     for row in &cells {
