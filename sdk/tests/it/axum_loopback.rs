@@ -293,23 +293,13 @@ pub(crate) fn status_kib(field: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
 }
 
-/// The test below, run alone in a child process (this test binary, asked
-/// for that one test) so that no other test's memory is counted.
-#[test]
-fn a_100_mib_chunked_body_is_refused_with_bounded_memory() {
-    const CHILD: &str = "ICR_WEBHOOKS_MEMORY_CHILD";
-    if std::env::var_os(CHILD).is_some() {
-        refuse_100_mib_and_measure();
-        return;
-    }
+/// Runs the test `name` of this binary alone in a child process (with
+/// `child_env` set, so the test knows it is the child) and checks that it
+/// ran and passed: memory is then measured with no other test's counted.
+pub(crate) fn run_alone_in_child(name: &str, child_env: &str) {
     let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "axum_loopback::a_100_mib_chunked_body_is_refused_with_bounded_memory",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(child_env, "1")
         .output()
         .unwrap();
     let report = format!(
@@ -328,6 +318,21 @@ fn a_100_mib_chunked_body_is_refused_with_bounded_memory() {
     if let Some(at) = report.find("memory grew") {
         println!("{}", report[at..].lines().next().unwrap_or_default());
     }
+}
+
+/// The test below, run alone in a child process (this test binary, asked
+/// for that one test) so that no other test's memory is counted.
+#[test]
+fn a_100_mib_chunked_body_is_refused_with_bounded_memory() {
+    const CHILD: &str = "ICR_WEBHOOKS_MEMORY_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        refuse_100_mib_and_measure();
+        return;
+    }
+    run_alone_in_child(
+        "axum_loopback::a_100_mib_chunked_body_is_refused_with_bounded_memory",
+        CHILD,
+    );
 }
 
 fn refuse_100_mib_and_measure() {

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use crate::axum_loopback::{read_response, runtime, send, status_kib};
+use crate::axum_loopback::{read_response, run_alone_in_child, runtime, send, status_kib};
 use crate::server::{Options, drain, start};
 use crate::support::Wire;
 
@@ -244,32 +244,10 @@ fn a_1_gib_body_without_content_length_is_refused_with_bounded_memory() {
         refuse_1_gib_and_measure();
         return;
     }
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "limits::a_1_gib_body_without_content_length_is_refused_with_bounded_memory",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .output()
-        .unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    run_alone_in_child(
+        "limits::a_1_gib_body_without_content_length_is_refused_with_bounded_memory",
+        CHILD,
     );
-    assert!(
-        output.status.success(),
-        "the measuring child failed:\n{report}"
-    );
-    assert!(
-        report.contains("1 passed"),
-        "the measuring child ran no test:\n{report}"
-    );
-    if let Some(at) = report.find("memory grew") {
-        println!("{}", report[at..].lines().next().unwrap_or_default());
-    }
 }
 
 fn refuse_1_gib_and_measure() {
