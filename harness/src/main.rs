@@ -430,11 +430,10 @@ fn plan(
             anyhow::bail!("--payload needs exactly one --event NAME");
         };
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let body = Bytes::from(bytes);
+        // Parsed once for its action; every delivery shares the bytes.
+        let template = Outgoing::new(event.clone(), Bytes::from(bytes));
         let total = count.unwrap_or(1);
-        return Ok((0..total)
-            .map(|_| Outgoing::new(event.clone(), body.clone()))
-            .collect());
+        return Ok((0..total).map(|_| template.fresh()).collect());
     }
     let keys: Vec<String> = if all {
         samples::keys()
@@ -447,22 +446,26 @@ fn plan(
     };
     let total = count.unwrap_or(keys.len());
     let per_key = total.div_ceil(keys.len().max(1));
-    let mut pools = Vec::with_capacity(keys.len());
+    // Up to 64 distinct payloads per key, serialized once; the deliveries
+    // share their bytes, so a long run holds little more than its GUIDs.
+    let mut pools: Vec<Vec<Outgoing>> = Vec::with_capacity(keys.len());
     for key in &keys {
         let event = key.split('.').next().unwrap_or(key).to_owned();
-        let payloads = samples::generate(key, seed, per_key.min(64))?;
-        pools.push((event, payloads));
+        let mut pool = Vec::new();
+        for payload in samples::generate(key, seed, per_key.min(64))? {
+            let bytes = serde_json::to_vec(&payload).context("serializing a payload")?;
+            pool.push(Outgoing::new(event.clone(), bytes));
+        }
+        pools.push(pool);
     }
     let mut out = Vec::with_capacity(total);
     for index in 0..total {
-        let Some((event, pool)) = pools.get(index % pools.len().max(1)) else {
+        let Some(pool) = pools.get(index % pools.len().max(1)) else {
             break;
         };
-        let Some(payload) = pool.get((index / pools.len().max(1)) % pool.len().max(1)) else {
-            continue;
-        };
-        let bytes = serde_json::to_vec(payload).context("serializing a payload")?;
-        out.push(Outgoing::new(event.clone(), bytes));
+        if let Some(template) = pool.get((index / pools.len().max(1)) % pool.len().max(1)) {
+            out.push(template.fresh());
+        }
     }
     Ok(out)
 }

@@ -3,11 +3,11 @@
 //! 10 s timeout, injects faults on request and records every answer.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use icr_webhooks::{ContentType, Secret};
-use tokio::sync::Semaphore;
 
 /// ICR's wait for an answer.
 pub const ICR_TIMEOUT: Duration = Duration::from_secs(10);
@@ -438,29 +438,42 @@ impl Sender {
             if pending.is_empty() {
                 break;
             }
-            let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
-            let mut tasks = tokio::task::JoinSet::new();
-            for (index, (delivery, attempt)) in pending.iter().cloned().enumerate() {
+            // `concurrency` workers take the next delivery in turn, so a long
+            // run holds one task per worker, not one per delivery.
+            let round = Arc::new(std::mem::take(&mut pending));
+            let next_index = Arc::new(AtomicUsize::new(0));
+            let mut workers = tokio::task::JoinSet::new();
+            for _ in 0..concurrency.max(1).min(round.len()) {
                 let sender = self.clone();
-                let semaphore = Arc::clone(&semaphore);
+                let round = Arc::clone(&round);
+                let next_index = Arc::clone(&next_index);
                 let on_attempt = Arc::clone(&on_attempt);
-                tasks.spawn(async move {
-                    let _permit = semaphore.acquire_owned().await;
-                    let outcome = sender.send_attempt(&delivery, attempt).await;
-                    on_attempt(&outcome);
-                    (index, outcome)
+                workers.spawn(async move {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next_index.fetch_add(1, Ordering::Relaxed);
+                        let Some((delivery, attempt)) = round.get(index) else {
+                            break;
+                        };
+                        let outcome = sender.send_attempt(delivery, *attempt).await;
+                        on_attempt(&outcome);
+                        done.push((index, outcome));
+                    }
+                    done
                 });
             }
-            let mut results: Vec<Option<Attempt>> = vec![None; pending.len()];
-            while let Some(joined) = tasks.join_next().await {
-                if let Ok((index, outcome)) = joined {
+            let mut results: Vec<Option<Attempt>> = vec![None; round.len()];
+            while let Some(joined) = workers.join_next().await {
+                for (index, outcome) in joined.unwrap_or_default() {
                     if let Some(slot) = results.get_mut(index) {
                         *slot = Some(outcome);
                     }
                 }
             }
+            let sent: Vec<(Outgoing, u32)> =
+                Arc::try_unwrap(round).unwrap_or_else(|shared| shared.as_ref().clone());
             let mut next = Vec::new();
-            for ((delivery, attempt), outcome) in pending.into_iter().zip(results) {
+            for ((delivery, attempt), outcome) in sent.into_iter().zip(results) {
                 match outcome {
                     Some(outcome) => {
                         if !outcome.delivered() {
