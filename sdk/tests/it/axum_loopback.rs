@@ -256,7 +256,11 @@ fn bad_deliveries_get_their_status_before_the_handler() {
         for (name, wire, status, reason) in cases {
             assert_eq!(send(addr, &wire).await, (status, reason.to_owned()), "{name}");
         }
-        assert!(seen.try_recv().is_err(), "the handler ran for a bad delivery");
+        assert_eq!(
+            seen.try_recv().unwrap_err(),
+            tokio::sync::mpsc::error::TryRecvError::Empty,
+            "the handler ran for a bad delivery"
+        );
 
         // Over the limit by its Content-Length: refused before the body is sent.
         let mut big = ping.clone();
@@ -279,7 +283,10 @@ fn bad_deliveries_get_their_status_before_the_handler() {
         assert_eq!(send_raw(small_addr, &exact_streamed, &chunked(&exact.body, 256)).await.0, 204);
         assert_eq!(small_seen.try_recv().unwrap().info.body.len(), 1024);
         assert_eq!(small_seen.try_recv().unwrap().info.body.len(), 1024);
-        assert!(small_seen.try_recv().is_err());
+        assert_eq!(
+            small_seen.try_recv().unwrap_err(),
+            tokio::sync::mpsc::error::TryRecvError::Empty
+        );
     });
 }
 
@@ -347,7 +354,7 @@ fn refuse_100_mib_and_measure() {
         // One delivery first, so that what the first connection sets up
         // once is not counted.
         assert_eq!(send(addr, &Wire::ping()).await.0, 204);
-        assert!(seen.try_recv().is_ok());
+        seen.try_recv().unwrap();
         // Reset the peak so that VmHWM tells the peak from here on (Linux
         // 4.0 and later); without it, the peak can only have grown less.
         let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
@@ -400,6 +407,9 @@ fn refuse_100_mib_and_measure() {
             growth_kib < 32 * 1024,
             "memory grew by {growth_kib} KiB while refusing a 100 MiB body (peak reset: {reset})"
         );
-        assert!(seen.try_recv().is_err());
+        assert_eq!(
+            seen.try_recv().unwrap_err(),
+            tokio::sync::mpsc::error::TryRecvError::Empty
+        );
     });
 }
