@@ -161,11 +161,62 @@ fn typify_structs(model: &Model) -> Result<TokenStream> {
         reason: e.to_string(),
     })?;
     check_items(&file, model)?;
+    let mut file = file;
+    FastFields.visit_file_mut(&mut file);
     let items = file
         .items
         .into_iter()
         .filter(|item| !matches!(item, syn::Item::Mod(m) if m.ident == "error"));
     Ok(quote! { #(#items)* })
+}
+
+/// Retypes typify's fields for the parse path: strings become
+/// `CompactString` (inline up to 24 bytes, so most identifiers, codes and
+/// serial numbers cost no allocation) and timestamps are read by chrono's
+/// strict RFC 3339 parser instead of its general-purpose `FromStr`.
+struct FastFields;
+
+impl VisitMut for FastFields {
+    fn visit_field_mut(&mut self, field: &mut syn::Field) {
+        let ty = &field.ty;
+        let text = quote!(#ty).to_string().replace(' ', "");
+        let optional = text.starts_with("::std::option::Option<");
+        if text.ends_with("::chrono::DateTime<::chrono::offset::Utc>>") && optional
+            || text == "::chrono::DateTime<::chrono::offset::Utc>"
+        {
+            let with = if optional {
+                "::icr_webhooks::__private::rfc3339_opt"
+            } else {
+                "::icr_webhooks::__private::rfc3339"
+            };
+            let existing = field.attrs.iter_mut().find_map(|attr| {
+                let syn::Meta::List(list) = &mut attr.meta else {
+                    return None;
+                };
+                let tokens = list.tokens.to_string().replace(' ', "");
+                (list.path.is_ident("serde")
+                    && tokens == "deserialize_with=\"::std::option::Option::deserialize\"")
+                    .then_some(list)
+            });
+            match existing {
+                Some(list) => list.tokens = quote!(deserialize_with = #with),
+                // An optional field without `deserialize_with` is one typify
+                // gave `default`; a missing value stays `None` either way.
+                None => field
+                    .attrs
+                    .push(syn::parse_quote!(#[serde(deserialize_with = #with)])),
+            }
+        }
+        syn::visit_mut::visit_field_mut(self, field);
+    }
+
+    fn visit_type_mut(&mut self, ty: &mut syn::Type) {
+        if quote!(#ty).to_string().replace(' ', "") == "::std::string::String" {
+            *ty = syn::parse_quote!(::icr_webhooks::CompactString);
+            return;
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
 }
 
 fn typify_error_name(error: &typify::Error) -> String {

@@ -151,6 +151,12 @@ pub use axum_extract::{BodyTimeout, DEFAULT_BODY_TIMEOUT, DeliveryRejection, Onc
 pub use bytes;
 pub use catalogue::{EventPayload, EventSpec, event_spec};
 pub use chrono;
+pub use compact_str;
+/// The string type of the generated payload fields: a `String` that keeps up
+/// to 24 bytes inline, so most identifiers, codes and serial numbers in a
+/// payload cost no allocation. It derefs to `str`, compares with `&str` and
+/// converts from and into `String`.
+pub use compact_str::CompactString;
 pub use delivery::{ContentType, Delivery, DeliveryId, DeliveryInfo};
 pub use error::{ConfigError, ReceiveError};
 pub use form::form_body;

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::ser::{self, Serialize, Serializer};
 use serde_json::Value;
@@ -321,6 +322,58 @@ where
         }
     }
     deserializer.deserialize_str(V(std::marker::PhantomData))
+}
+
+/// Deserializes an RFC 3339 timestamp with chrono's dedicated RFC 3339
+/// parser (several times faster than its general `FromStr`, which the serde
+/// impl uses); the error says what was expected, then chrono's reason.
+///
+/// # Errors
+/// When the value is not a string or not an RFC 3339 date-time.
+pub fn rfc3339<'de, D>(deserializer: D) -> Result<DateTime<Utc>, D::Error>
+where
+    D: de::Deserializer<'de>,
+{
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = DateTime<Utc>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an RFC 3339 formatted date and time string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            DateTime::parse_from_rfc3339(v)
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(|error| E::custom(format_args!("not an RFC 3339 date-time: {error}")))
+        }
+    }
+    deserializer.deserialize_str(V)
+}
+
+/// [`rfc3339`] for a nullable timestamp.
+///
+/// # Errors
+/// As [`rfc3339`], for a value other than `null`.
+pub fn rfc3339_opt<'de, D>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error>
+where
+    D: de::Deserializer<'de>,
+{
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<DateTime<Utc>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an RFC 3339 formatted date and time string or null")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            rfc3339(d).map(Some)
+        }
+    }
+    deserializer.deserialize_option(V)
 }
 
 /// Serializes the struct `value` with `tag: tag_value` written first.

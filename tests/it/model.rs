@@ -371,6 +371,48 @@ fn timestamps_accept_any_rfc3339_form() {
         payload.transfer.created_at.to_rfc3339(),
         "2026-11-27T14:02:11.250+00:00"
     );
+
+    // RFC 3339's lower-case `t` and `z`, and the space its section 5.6
+    // allows between date and time; a nullable timestamp takes them too.
+    value["transfer"]["created_at"] = "2026-11-27t14:02:11z".into();
+    value["transfer"]["completed_at"] = "2026-11-27 14:05:40-00:30".into();
+    let event = parse("credit_transfer", &value).unwrap();
+    let Event::CreditTransfer(CreditTransferEvent::Completed(payload)) = &event else {
+        panic!("wrong variant");
+    };
+    assert_eq!(
+        payload.transfer.created_at.to_rfc3339(),
+        "2026-11-27T14:02:11+00:00"
+    );
+    assert_eq!(
+        payload.transfer.completed_at.map(|at| at.to_rfc3339()),
+        Some("2026-11-27T14:35:40+00:00".to_owned())
+    );
+}
+
+#[test]
+fn timestamps_outside_rfc3339_are_refused_with_the_path() {
+    // ISO 8601 forms that RFC 3339 does not allow: no offset, a basic
+    // format, a week date.
+    for (at, reason) in [
+        ("2026-11-27T14:02:11", "premature end of input"),
+        ("20261127T140211Z", "premature end of input"),
+        ("2026-W48-5T14:02:11Z", "input contains invalid characters"),
+    ] {
+        let mut value: Value =
+            serde_json::from_slice(&example("credit_transfer.completed").bytes).unwrap();
+        value["transfer"]["completed_at"] = at.into();
+        assert_eq!(
+            parse("credit_transfer", &value).unwrap_err(),
+            ParseError::Shape {
+                event: "credit_transfer".into(),
+                action: Some("completed".into()),
+                path: "transfer.completed_at".into(),
+                reason: format!("not an RFC 3339 date-time: {reason}"),
+            },
+            "{at}"
+        );
+    }
 }
 
 #[track_caller]
@@ -442,7 +484,7 @@ fn invalid_payloads_fail_with_the_path() {
         ct,
         |v| v["transfer"]["created_at"] = "yesterday".into(),
         "transfer.created_at",
-        "input contains invalid characters",
+        "not an RFC 3339 date-time: premature end of input",
     );
     check_shape(
         ct,

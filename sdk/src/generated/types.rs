@@ -11,15 +11,15 @@ pub struct CreditBlock {
     /// Whether the credits stand for a `removal`, a `reduction` or an `avoidance` of emissions. ICR may add values.
     pub credit_type: CreditBlockCreditType,
     /// Labels the credits carry, e.g. `CORSIA` or `CCP`; may be empty.
-    pub labels: ::std::vec::Vec<::std::string::String>,
+    pub labels: ::std::vec::Vec<::icr_webhooks::CompactString>,
     /// The project the credits come from.
     pub project: ProjectRef,
     /// Number of whole credits (tonnes CO2e) in the block.
     pub quantity: ::std::num::NonZeroU64,
     /// Serial number of the last credit in the block.
-    pub serial_end: ::std::string::String,
+    pub serial_end: ::icr_webhooks::CompactString,
     /// Serial number of the first credit in the block.
-    pub serial_start: ::std::string::String,
+    pub serial_start: ::icr_webhooks::CompactString,
     /// The year the emission reductions or removals took place.
     pub vintage: u16,
 }
@@ -51,7 +51,7 @@ pub struct CreditIssuanceRevoked {
     /// The organization where the activity happened.
     pub organization: Organization,
     /// Why the issuance was revoked.
-    pub reason: ::std::string::String,
+    pub reason: ::icr_webhooks::CompactString,
     /// The user who triggered the event.
     pub sender: User,
 }
@@ -81,7 +81,7 @@ pub struct CreditRetirementRejected {
     /// The organization where the activity happened.
     pub organization: Organization,
     /// Why the retirement was rejected.
-    pub reason: ::std::string::String,
+    pub reason: ::icr_webhooks::CompactString,
     /// The retirement the event is about.
     pub retirement: Retirement,
     /// The user who triggered the event.
@@ -158,7 +158,7 @@ pub struct CreditTransferRejected {
     /// The organization where the activity happened.
     pub organization: Organization,
     /// Why the transfer was rejected.
-    pub reason: ::std::string::String,
+    pub reason: ::icr_webhooks::CompactString,
     /// The user who triggered the event.
     pub sender: User,
     /// The transfer the event is about.
@@ -175,7 +175,7 @@ pub struct CreditTransferReversed {
     /// The organization where the activity happened.
     pub organization: Organization,
     /// Why the transfer was reversed.
-    pub reason: ::std::string::String,
+    pub reason: ::icr_webhooks::CompactString,
     /// The user who triggered the event.
     pub sender: User,
     /// The transfer the event is about.
@@ -190,9 +190,10 @@ pub struct Hook {
     /// How deliveries are sent.
     pub config: HookConfig,
     /// When the webhook was created (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     /// Names of the events the webhook is subscribed to (e.g. `credit_transfer`). ICR may add events.
-    pub events: ::std::vec::Vec<::std::string::String>,
+    pub events: ::std::vec::Vec<::icr_webhooks::CompactString>,
     /// Numeric identifier of the webhook; the value of the `X-ICR-Hook-ID` header.
     pub id: ::std::num::NonZeroU64,
     /// The webhook's name; always `web`.
@@ -201,6 +202,7 @@ pub struct Hook {
     #[serde(rename = "type")]
     pub type_: HookType,
     /// When the webhook was last updated (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
 }
 /// How deliveries are sent.
@@ -212,7 +214,7 @@ pub struct HookConfig {
     /// `"1"` when TLS certificate verification is turned off for deliveries, `"0"` otherwise.
     pub insecure_ssl: HookConfigInsecureSsl,
     /// The webhook URL deliveries are POSTed to.
-    pub url: ::std::string::String,
+    pub url: ::icr_webhooks::CompactString,
 }
 /// A user revoked their authorization of the ICR App.
 #[non_exhaustive]
@@ -230,21 +232,22 @@ pub struct Installation {
     /// Numeric identifier of the installed ICR App.
     pub app_id: ::std::num::NonZeroU64,
     /// The installed ICR App's URL-friendly name.
-    pub app_slug: ::std::string::String,
+    pub app_slug: ::icr_webhooks::CompactString,
     /// When the installation was created (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     /// Names of the events the installation is subscribed to (e.g. `credit_transfer`). ICR may add events.
-    pub events: ::std::vec::Vec<::std::string::String>,
+    pub events: ::std::vec::Vec<::icr_webhooks::CompactString>,
     /// Numeric identifier of the installation.
     pub id: ::std::num::NonZeroU64,
     /// Whether the app may see all of the organization's inventories or only selected ones.
     pub inventory_selection: InventorySelection,
     /// Opaque global identifier of this object; stable, but with no structure a receiver may rely on.
-    pub node_id: ::std::string::String,
+    pub node_id: ::icr_webhooks::CompactString,
     /// The permissions granted to the installation: each key a permission name, each value its level. A permission that is absent is not granted.
     pub permissions: InstallationPermissions,
     /// When the installation was suspended (RFC 3339), or null when it is not suspended.
-    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339_opt")]
     pub suspended_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     /// The user who suspended the installation, or null when it is not suspended.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -252,6 +255,7 @@ pub struct Installation {
     /// The kind of account the app is installed on; always `Organization` today.
     pub target_type: InstallationTargetType,
     /// When the installation was last updated (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
 }
 /// The ICR App was installed on an organization.
@@ -357,7 +361,7 @@ pub struct InstallationRef {
     /// Numeric identifier of the installation.
     pub id: ::std::num::NonZeroU64,
     /// Opaque global identifier of this object; stable, but with no structure a receiver may rely on.
-    pub node_id: ::std::string::String,
+    pub node_id: ::icr_webhooks::CompactString,
 }
 /// The installation was suspended.
 #[non_exhaustive]
@@ -384,25 +388,27 @@ pub struct Inventory {
     /// Whether the inventory is archived.
     pub archived: bool,
     /// When the inventory was created (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     /// Number of whole credits (tonnes CO2e) the inventory holds.
     pub credit_balance: u64,
     /// The inventory's name prefixed with its owner's login: `<org login>/<name>`.
-    pub full_name: ::std::string::String,
+    pub full_name: ::icr_webhooks::CompactString,
     /// Numeric identifier of the inventory.
     pub id: ::std::num::NonZeroU64,
     /// What the inventory is for: `holding` credits, `retirement` of credits, or a `buffer` pool. ICR may add values.
     pub kind: InventoryKind,
     /// The inventory's name, unique within its organization.
-    pub name: ::std::string::String,
+    pub name: ::icr_webhooks::CompactString,
     /// Opaque global identifier of this object; stable, but with no structure a receiver may rely on.
-    pub node_id: ::std::string::String,
+    pub node_id: ::icr_webhooks::CompactString,
     /// The organization that holds the inventory.
     pub owner: Organization,
     /// When the inventory was last updated (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     /// Address of the inventory on ICR.
-    pub url: ::std::string::String,
+    pub url: ::icr_webhooks::CompactString,
 }
 /// An inventory was archived.
 #[non_exhaustive]
@@ -448,13 +454,13 @@ pub struct InventoryDeleted {
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InventoryRef {
     /// The inventory's name prefixed with its owner's login: `<org login>/<name>`.
-    pub full_name: ::std::string::String,
+    pub full_name: ::icr_webhooks::CompactString,
     /// Numeric identifier of the inventory.
     pub id: ::std::num::NonZeroU64,
     /// The inventory's name, unique within its organization.
-    pub name: ::std::string::String,
+    pub name: ::icr_webhooks::CompactString,
     /// Opaque global identifier of this object; stable, but with no structure a receiver may rely on.
-    pub node_id: ::std::string::String,
+    pub node_id: ::icr_webhooks::CompactString,
 }
 /// An inventory was renamed.
 #[non_exhaustive]
@@ -483,7 +489,7 @@ pub struct InventoryRenamedChanges {
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InventoryRenamedChangesName {
     /// The name before the change.
-    pub from: ::std::string::String,
+    pub from: ::icr_webhooks::CompactString,
 }
 /// An inventory was unarchived.
 #[non_exhaustive]
@@ -503,17 +509,18 @@ pub struct InventoryUnarchived {
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Invitation {
     /// When the invitation was created (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     /// The invited email address, or null (for example when the invitation went to a login).
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
-    pub email: ::std::option::Option<::std::string::String>,
+    pub email: ::std::option::Option<::icr_webhooks::CompactString>,
     /// Numeric identifier of the invitation.
     pub id: ::std::num::NonZeroU64,
     /// The user who sent the invitation.
     pub inviter: User,
     /// The invited user's login, or null (for example when the invitation went to an email address).
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
-    pub login: ::std::option::Option<::std::string::String>,
+    pub login: ::std::option::Option<::icr_webhooks::CompactString>,
     /// The role the invitee will have once they accept.
     pub role: Role,
 }
@@ -528,17 +535,18 @@ pub struct Issuance {
     /// The inventory where the issued credits landed.
     pub inventory: InventoryRef,
     /// When the credits were issued (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub issued_at: ::chrono::DateTime<::chrono::offset::Utc>,
     /// The period whose emission reductions or removals the credits stand for.
     pub monitoring_period: IssuanceMonitoringPeriod,
     /// Opaque global identifier of this object; stable, but with no structure a receiver may rely on.
-    pub node_id: ::std::string::String,
+    pub node_id: ::icr_webhooks::CompactString,
     /// The project the credits are issued from.
     pub project: ProjectRef,
     /// Number of whole credits (tonnes CO2e) issued: the sum of the blocks' quantities.
     pub quantity: ::std::num::NonZeroU64,
     /// When the issuance was revoked (RFC 3339), or null when it was not.
-    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339_opt")]
     pub revoked_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     /// Whether the issuance stands or was revoked. ICR may add values.
     pub status: IssuanceStatus,
@@ -582,18 +590,18 @@ pub struct MetaDeleted {
 pub struct Organization {
     /// The organization's country as an ISO 3166-1 alpha-2 code in upper case (e.g. `FI`), or null when unknown.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
-    pub country: ::std::option::Option<::std::string::String>,
+    pub country: ::std::option::Option<::icr_webhooks::CompactString>,
     /// Numeric identifier of the organization.
     pub id: ::std::num::NonZeroU64,
     /// The organization's handle on ICR, used in inventory full names.
-    pub login: ::std::string::String,
+    pub login: ::icr_webhooks::CompactString,
     /// The organization's display name, or null when it has none.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
-    pub name: ::std::option::Option<::std::string::String>,
+    pub name: ::std::option::Option<::icr_webhooks::CompactString>,
     /// Opaque global identifier of this object; stable, but with no structure a receiver may rely on.
-    pub node_id: ::std::string::String,
+    pub node_id: ::icr_webhooks::CompactString,
     /// Address of the organization's page on ICR.
-    pub url: ::std::string::String,
+    pub url: ::icr_webhooks::CompactString,
 }
 /// The organization was deleted.
 #[non_exhaustive]
@@ -670,7 +678,7 @@ pub struct OrganizationRenamedChanges {
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationRenamedChangesLogin {
     /// The login before the change.
-    pub from: ::std::string::String,
+    pub from: ::icr_webhooks::CompactString,
 }
 /// Sent once when the webhook is created or its URL changes, to check that the receiver answers. It has no action.
 #[non_exhaustive]
@@ -684,7 +692,7 @@ pub struct PingEvent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub sender: ::std::option::Option<User>,
     /// A short saying; carries no meaning.
-    pub zen: ::std::string::String,
+    pub zen: ::icr_webhooks::CompactString,
 }
 /// A project registered on ICR, from which credits are issued.
 #[non_exhaustive]
@@ -693,27 +701,29 @@ pub struct Project {
     /// The project's sector. ICR may add values.
     pub category: ProjectCategory,
     /// The country the project is in, as an ISO 3166-1 alpha-2 code in upper case (e.g. `FI`).
-    pub country: ::std::string::String,
+    pub country: ::icr_webhooks::CompactString,
     /// When the project was created (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     /// The organization that develops the project.
     pub developer: Organization,
     /// Numeric identifier of the project.
     pub id: ::std::num::NonZeroU64,
     /// The methodology the project's credits are quantified under.
-    pub methodology: ::std::string::String,
+    pub methodology: ::icr_webhooks::CompactString,
     /// The project's name.
-    pub name: ::std::string::String,
+    pub name: ::icr_webhooks::CompactString,
     /// Opaque global identifier of this object; stable, but with no structure a receiver may rely on.
-    pub node_id: ::std::string::String,
+    pub node_id: ::icr_webhooks::CompactString,
     /// The project's reference in the ICR registry, e.g. `ICR-P-0042`.
-    pub registry_reference: ::std::string::String,
+    pub registry_reference: ::icr_webhooks::CompactString,
     /// Where the project stands in the registry. ICR may add values.
     pub status: ProjectStatus,
     /// When the project was last updated (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     /// Address of the project on ICR.
-    pub url: ::std::string::String,
+    pub url: ::icr_webhooks::CompactString,
 }
 /// A project was completed.
 #[non_exhaustive]
@@ -733,13 +743,13 @@ pub struct ProjectCompleted {
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectRef {
     /// The country the project is in, as an ISO 3166-1 alpha-2 code in upper case (e.g. `FI`).
-    pub country: ::std::string::String,
+    pub country: ::icr_webhooks::CompactString,
     /// Numeric identifier of the project.
     pub id: ::std::num::NonZeroU64,
     /// The project's name.
-    pub name: ::std::string::String,
+    pub name: ::icr_webhooks::CompactString,
     /// The project's reference in the ICR registry, e.g. `ICR-P-0042`.
-    pub registry_reference: ::std::string::String,
+    pub registry_reference: ::icr_webhooks::CompactString,
 }
 /// A project was registered.
 #[non_exhaustive]
@@ -786,7 +796,7 @@ pub struct ProjectSuspended {
 pub struct ProjectUpdated {
     /// What changed: each key the name of a Project field that changed, each value its previous value.
     pub changes: ::std::collections::BTreeMap<
-        ::std::string::String,
+        ::icr_webhooks::CompactString,
         ProjectUpdatedChangesValue,
     >,
     /// The installation of the ICR App this delivery is for.
@@ -815,21 +825,22 @@ pub struct Retirement {
     pub blocks: ::std::vec::Vec<CreditBlock>,
     /// Address of the retirement certificate; set once the retirement is completed, null before.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
-    pub certificate_url: ::std::option::Option<::std::string::String>,
+    pub certificate_url: ::std::option::Option<::icr_webhooks::CompactString>,
     /// When the retirement completed (RFC 3339), or null when it has not completed.
-    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339_opt")]
     pub completed_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     /// When the retirement was created (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     /// Numeric identifier of the retirement.
     pub id: ::std::num::NonZeroU64,
     /// The inventory the credits are retired from.
     pub inventory: InventoryRef,
     /// Opaque global identifier of this object; stable, but with no structure a receiver may rely on.
-    pub node_id: ::std::string::String,
+    pub node_id: ::icr_webhooks::CompactString,
     /// The stated purpose of the retirement, or null.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
-    pub purpose: ::std::option::Option<::std::string::String>,
+    pub purpose: ::std::option::Option<::icr_webhooks::CompactString>,
     /// Number of whole credits (tonnes CO2e) retired: the sum of the blocks' quantities.
     pub quantity: ::std::num::NonZeroU64,
     /// The year the retirement is claimed against, or null.
@@ -844,9 +855,9 @@ pub struct Retirement {
 pub struct RetirementBeneficiary {
     /// The beneficiary's country as an ISO 3166-1 alpha-2 code in upper case, or null.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
-    pub country: ::std::option::Option<::std::string::String>,
+    pub country: ::std::option::Option<::icr_webhooks::CompactString>,
     /// The beneficiary's name.
-    pub name: ::std::string::String,
+    pub name: ::icr_webhooks::CompactString,
 }
 /// A movement of credits from an inventory to another inventory on ICR or to an account on another registry.
 #[non_exhaustive]
@@ -855,9 +866,10 @@ pub struct Transfer {
     /// The credits transferred, as blocks of serial numbers; at least one.
     pub blocks: ::std::vec::Vec<CreditBlock>,
     /// When the transfer completed (RFC 3339), or null when it has not completed.
-    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339_opt")]
     pub completed_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     /// When the transfer was created (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     /// Where the credits go.
     pub destination: TransferDestination,
@@ -867,9 +879,9 @@ pub struct Transfer {
     pub initiated_by: User,
     /// A free-text note from the initiator, or null.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
-    pub memo: ::std::option::Option<::std::string::String>,
+    pub memo: ::std::option::Option<::icr_webhooks::CompactString>,
     /// Opaque global identifier of this object; stable, but with no structure a receiver may rely on.
-    pub node_id: ::std::string::String,
+    pub node_id: ::icr_webhooks::CompactString,
     /// Number of whole credits (tonnes CO2e) transferred: the sum of the blocks' quantities.
     pub quantity: ::std::num::NonZeroU64,
     /// The inventory the credits leave.
@@ -877,6 +889,7 @@ pub struct Transfer {
     /// Where the transfer stands. ICR may add values.
     pub status: TransferStatus,
     /// When the transfer was last updated (RFC 3339).
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
 }
 /// An account on another registry.
@@ -884,9 +897,9 @@ pub struct Transfer {
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TransferDestinationExternalRegistry {
     /// The receiving account's reference on the other registry.
-    pub account_reference: ::std::string::String,
+    pub account_reference: ::icr_webhooks::CompactString,
     /// The name of the other registry.
-    pub registry_name: ::std::string::String,
+    pub registry_name: ::icr_webhooks::CompactString,
 }
 /// An inventory on ICR.
 #[non_exhaustive]
@@ -902,15 +915,15 @@ pub struct User {
     /// Numeric identifier of the user.
     pub id: ::std::num::NonZeroU64,
     /// The user's handle on ICR.
-    pub login: ::std::string::String,
+    pub login: ::icr_webhooks::CompactString,
     /// The user's display name, or null when they have not set one.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
-    pub name: ::std::option::Option<::std::string::String>,
+    pub name: ::std::option::Option<::icr_webhooks::CompactString>,
     /// Opaque global identifier of this object; stable, but with no structure a receiver may rely on.
-    pub node_id: ::std::string::String,
+    pub node_id: ::icr_webhooks::CompactString,
     /// What kind of account this is: `User` (a person), `Bot` (an automated account) or `Registry` (ICR's own staff or system). ICR may add values.
     #[serde(rename = "type")]
     pub type_: UserType,
     /// Address of the user's page on ICR.
-    pub url: ::std::string::String,
+    pub url: ::icr_webhooks::CompactString,
 }

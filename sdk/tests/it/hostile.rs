@@ -840,7 +840,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
                 "ping",
                 None,
                 "hook.created_at",
-                "input is out of range",
+                "not an RFC 3339 date-time: input is out of range",
             )),
         ),
         (

@@ -7,7 +7,7 @@ use super::*;
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DoorClosed {
     /// Why.
-    pub reason: ::std::string::String,
+    pub reason: ::icr_webhooks::CompactString,
     /// Who.
     pub sender: User,
 }
@@ -26,12 +26,12 @@ pub struct PingEvent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub sender: ::std::option::Option<User>,
     /// A saying.
-    pub zen: ::std::string::String,
+    pub zen: ::icr_webhooks::CompactString,
 }
 /// An account.
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct User {
     /// The handle.
-    pub login: ::std::string::String,
+    pub login: ::icr_webhooks::CompactString,
 }

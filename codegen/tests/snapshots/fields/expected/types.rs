@@ -7,18 +7,22 @@ use super::*;
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Owner {
     /// The handle.
-    pub login: ::std::string::String,
+    pub login: ::icr_webhooks::CompactString,
 }
 /// Every field shape the generator maps.
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Record {
     /// A timestamp.
+    #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub at: ::chrono::DateTime<::chrono::offset::Utc>,
     /// u64.
     pub balance: u64,
     /// A map of field changes.
-    pub changes: ::std::collections::BTreeMap<::std::string::String, RecordChangesValue>,
+    pub changes: ::std::collections::BTreeMap<
+        ::icr_webhooks::CompactString,
+        RecordChangesValue,
+    >,
     /// Optional i64.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub delta: ::std::option::Option<i64>,
@@ -28,10 +32,10 @@ pub struct Record {
     pub id: ::std::num::NonZeroU64,
     /// Required, nullable.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
-    pub memo: ::std::option::Option<::std::string::String>,
+    pub memo: ::std::option::Option<::icr_webhooks::CompactString>,
     /// Optional.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub note: ::std::option::Option<::std::string::String>,
+    pub note: ::std::option::Option<::icr_webhooks::CompactString>,
     /// A date.
     pub on: ::chrono::naive::NaiveDate,
     /// Required, nullable object.
@@ -41,10 +45,10 @@ pub struct Record {
     pub period: RecordPeriod,
     /// Optional array.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub tags: ::std::vec::Vec<::std::string::String>,
+    pub tags: ::std::vec::Vec<::icr_webhooks::CompactString>,
     /// Stays a String.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub url: ::std::option::Option<::std::string::String>,
+    pub url: ::std::option::Option<::icr_webhooks::CompactString>,
     /// u16.
     pub vintage: u16,
 }

@@ -7,7 +7,7 @@ use super::*;
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DestinationExternalRegistry {
     /// Its name.
-    pub registry_name: ::std::string::String,
+    pub registry_name: ::icr_webhooks::CompactString,
 }
 /// An inventory on ICR.
 #[non_exhaustive]
