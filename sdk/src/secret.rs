@@ -9,6 +9,7 @@ use hmac::digest::KeyInit;
 use hmac::digest::generic_array::GenericArray;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use crate::ReceiveError;
@@ -89,7 +90,10 @@ impl Secret {
     pub fn verify(&self, signature: &Signature, body: &[u8]) -> bool {
         let mut mac = self.mac.0.clone();
         mac.update(body);
-        mac.verify_slice(&signature.0).is_ok()
+        let tag: [u8; TAG] = mac.finalize().into_bytes().into();
+        // Compared in constant time as four 64-bit words rather than 32
+        // bytes: the same guarantee, an eighth of the steps.
+        bool::from(words(&tag).ct_eq(&words(&signature.0)))
     }
 }
 
@@ -188,24 +192,60 @@ impl Signature {
         if !prefix.eq_ignore_ascii_case(PREFIX) || digits.len() != TAG * 2 {
             return Err(ReceiveError::MalformedSignature);
         }
+        // A table lookup per digit with one check at the end: no branch
+        // per digit.
         let mut bytes = [0_u8; TAG];
+        let mut bad = 0_u8;
         for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
-            let &[high, low] = pair else {
-                return Err(ReceiveError::MalformedSignature);
+            let (high, low) = match pair {
+                &[high, low] => (hex_digit(high), hex_digit(low)),
+                _ => (INVALID, INVALID),
             };
-            *byte = (hex_value(high)? << 4) | hex_value(low)?;
+            bad |= (high | low) & INVALID;
+            *byte = (high << 4) | (low & 0x0f);
         }
-        Ok(Self(bytes))
+        if bad == 0 {
+            Ok(Self(bytes))
+        } else {
+            Err(ReceiveError::MalformedSignature)
+        }
     }
 }
 
-fn hex_value(digit: u8) -> Result<u8, ReceiveError> {
-    match digit {
-        b'0'..=b'9' => Ok(digit - b'0'),
-        b'a'..=b'f' => Ok(digit - b'a' + 10),
-        b'A'..=b'F' => Ok(digit - b'A' + 10),
-        _ => Err(ReceiveError::MalformedSignature),
+/// Marks a byte that is not a hex digit in [`HEX`].
+const INVALID: u8 = 0x80;
+
+/// The value of `byte` as a hex digit, or [`INVALID`].
+fn hex_digit(byte: u8) -> u8 {
+    HEX.get(usize::from(byte)).copied().unwrap_or(INVALID)
+}
+
+/// The value of each byte as a hex digit (either case), or [`INVALID`].
+#[expect(
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    reason = "const evaluation: an index out of range fails the build"
+)]
+static HEX: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        table[b"0123456789abcdef"[digit] as usize] = digit as u8;
+        table[b"0123456789ABCDEF"[digit] as usize] = digit as u8;
+        digit += 1;
     }
+    table
+};
+
+/// A tag as four native-endian words, for the constant-time comparison.
+fn words(tag: &[u8; TAG]) -> [u64; TAG / 8] {
+    let mut words = [0_u64; TAG / 8];
+    for (word, bytes) in words.iter_mut().zip(tag.chunks_exact(8)) {
+        let mut chunk = [0_u8; 8];
+        chunk.copy_from_slice(bytes);
+        *word = u64::from_ne_bytes(chunk);
+    }
+    words
 }
 
 /// Trims the spaces and tabs HTTP calls optional whitespace.
@@ -307,6 +347,53 @@ mod tests {
             Signature::from_header(non_ascii.as_bytes()),
             Err(ReceiveError::MalformedSignature)
         ));
+    }
+
+    #[test]
+    fn every_byte_at_every_digit_is_decoded_or_refused() {
+        let expected = Signature::from_header(VECTOR.as_bytes()).unwrap();
+        for at in PREFIX.len()..VECTOR.len() {
+            for byte in 0..=u8::MAX {
+                let mut header = VECTOR.as_bytes().to_vec();
+                let original = header[at];
+                header[at] = byte;
+                let got = Signature::from_header(&header);
+                if byte == original || byte.to_ascii_lowercase() == original {
+                    assert_eq!(got, Ok(expected), "byte {byte:#04x} at {at}");
+                } else if byte.is_ascii_hexdigit() {
+                    let changed = got.unwrap();
+                    assert_ne!(changed, expected, "byte {byte:#04x} at {at}");
+                    assert_eq!(
+                        changed.to_string().as_bytes()[at],
+                        byte.to_ascii_lowercase()
+                    );
+                } else {
+                    assert_eq!(
+                        got,
+                        Err(ReceiveError::MalformedSignature),
+                        "byte {byte:#04x} at {at}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_tag_differing_in_any_one_bit_does_not_verify() {
+        let secret = Secret::new("It's a Secret to Everybody");
+        let body = b"Hello, World!";
+        let good = secret.sign(body);
+        assert!(secret.verify(&good, body));
+        for at in 0..TAG {
+            for bit in 0..8 {
+                let mut bytes = *good.as_bytes();
+                bytes[at] ^= 1 << bit;
+                assert!(
+                    !secret.verify(&Signature(bytes), body),
+                    "byte {at} bit {bit}"
+                );
+            }
+        }
     }
 
     #[test]
