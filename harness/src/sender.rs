@@ -2,11 +2,15 @@
 //! describes, signs them with the SDK's own signer, POSTs them with ICR's
 //! 10 s timeout, injects faults on request and records every answer.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::TryStreamExt as _;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt as _, Full, StreamBody};
+use hyper::body::Frame;
 use icr_webhooks::{ContentType, Secret};
 
 /// ICR's wait for an answer.
@@ -339,35 +343,105 @@ impl Attempt {
     }
 }
 
-/// Sends deliveries over HTTP.
+/// Sends deliveries over HTTP/1.1, on keep-alive connections of its own
+/// (hyper's connection API, no client pool on top): each worker of
+/// [`Sender::send_all`] takes an idle connection, sends, reads the whole
+/// answer and puts the connection back, so a load run spends its CPU on
+/// requests, not on connection management. Redirects are never followed.
 #[derive(Debug, Clone)]
 pub struct Sender {
     config: SenderConfig,
-    client: reqwest::Client,
+    target: Arc<Target>,
 }
+
+/// Where requests go, and the connections kept open to it.
+struct Target {
+    /// Host and port to connect to (IPv6 without brackets).
+    host: String,
+    port: u16,
+    /// The `Host` header.
+    authority: http::HeaderValue,
+    /// The request target: path and query.
+    path: http::Uri,
+    /// Connections that answered and may take another request.
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("authority", &self.authority)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+type RequestBody = BoxBody<Bytes, std::io::Error>;
+type Connection = hyper::client::conn::http1::SendRequest<RequestBody>;
 
 /// Why the sender could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SenderError {
-    /// The HTTP client could not be built.
-    #[error("cannot build the HTTP client")]
-    Client(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The webhook URL is not an `http://` URL with a host.
+    #[error("cannot send to `{url}`: {reason}")]
+    Url {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// Why an attempt got no answer.
+enum Failed {
+    /// Before any answer: nothing to report but why.
+    NoAnswer(String),
+    /// The answer's status came, then its body broke off.
+    BrokenAnswer(u16, String),
 }
 
 impl Sender {
     /// A sender for `config`: no redirects followed, ICR's timeout.
     ///
     /// # Errors
-    /// [`SenderError::Client`] when the HTTP client cannot be built.
+    /// [`SenderError::Url`] when `config.url` is not an `http://` URL with
+    /// a host (the mock sender speaks plain HTTP, as apps do on loopback).
     pub fn new(config: SenderConfig) -> Result<Self, SenderError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.timeout)
-            .pool_max_idle_per_host(256)
-            .build()
-            .map_err(|e| SenderError::Client(Box::new(e)))?;
-        Ok(Self { config, client })
+        let bad = |reason| SenderError::Url {
+            url: config.url.clone(),
+            reason,
+        };
+        let uri: http::Uri = config.url.parse().map_err(|_| bad("not a URL"))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(bad("only http:// URLs are supported"));
+        }
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+        let host = authority.host();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let path = uri
+            .path_and_query()
+            .map_or("/", http::uri::PathAndQuery::as_str)
+            .parse()
+            .map_err(|_| bad("not a URL"))?;
+        let target = Target {
+            host: host.to_owned(),
+            port: authority.port_u16().unwrap_or(80),
+            authority: http::HeaderValue::from_str(authority.as_str())
+                .map_err(|_| bad("not a URL"))?,
+            path,
+            idle: Mutex::new(Vec::new()),
+        };
+        Ok(Self {
+            config,
+            target: Arc::new(target),
+        })
     }
 
     /// The settings in use.
@@ -391,25 +465,13 @@ impl Sender {
     pub async fn send_attempt(&self, delivery: &Outgoing, attempt: u32) -> Attempt {
         let wire = self.config.build(delivery);
         let started = Instant::now();
-        let mut request = self.client.post(&self.config.url);
-        for (name, value) in &wire.headers {
-            request = request.header(*name, value.as_str());
-        }
-        let request = if wire.slow {
-            request.body(reqwest::Body::wrap_stream(slow_stream(wire.body.clone())))
-        } else {
-            request.body(wire.body.clone())
-        };
-        let (status, failure) = match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                match response.bytes().await {
-                    Ok(_) => (Some(status), None),
-                    Err(error) => (Some(status), Some(describe(&error))),
-                }
-            }
-            Err(error) => (None, Some(describe(&error))),
-        };
+        let (status, failure) =
+            match tokio::time::timeout(self.config.timeout, self.exchange(wire)).await {
+                Ok(Ok(status)) => (Some(status), None),
+                Ok(Err(Failed::NoAnswer(why))) => (None, Some(why)),
+                Ok(Err(Failed::BrokenAnswer(status, why))) => (Some(status), Some(why)),
+                Err(_) => (None, Some("timed out".to_owned())),
+            };
         Attempt {
             id: delivery.id.clone(),
             key: delivery.key(),
@@ -419,6 +481,110 @@ impl Sender {
             failure,
             latency: started.elapsed(),
         }
+    }
+
+    /// One request and its whole answer. A request that an idle connection
+    /// gives back unsent (the app closed it meanwhile) goes again on a new
+    /// connection; one that was sent is never sent twice.
+    async fn exchange(&self, wire: WireRequest) -> Result<u16, Failed> {
+        let mut request = self.request(wire)?;
+        let (mut connection, mut reused) = match self.idle_connection() {
+            Some(connection) => (connection, true),
+            None => (self.connect().await?, false),
+        };
+        let response = loop {
+            let ready = connection.ready().await;
+            let sent = match ready {
+                Ok(()) => connection.try_send_request(request).await,
+                Err(error) if reused => {
+                    drop(error);
+                    connection = self.connect().await?;
+                    reused = false;
+                    continue;
+                }
+                Err(error) => return Err(Failed::NoAnswer(describe_http(&error))),
+            };
+            match sent {
+                Ok(response) => break response,
+                Err(mut error) => match error.take_message() {
+                    Some(unsent) if reused => {
+                        request = unsent;
+                        connection = self.connect().await?;
+                        reused = false;
+                    }
+                    _ => return Err(Failed::NoAnswer(describe_http(error.error()))),
+                },
+            }
+        };
+        let status = response.status().as_u16();
+        match response.into_body().collect().await {
+            Ok(_) => {
+                self.put_back(connection);
+                Ok(status)
+            }
+            Err(error) => Err(Failed::BrokenAnswer(status, describe_http(&error))),
+        }
+    }
+
+    fn request(&self, wire: WireRequest) -> Result<http::Request<RequestBody>, Failed> {
+        let body: RequestBody = if wire.slow {
+            StreamBody::new(slow_stream(wire.body).map_ok(Frame::data)).boxed()
+        } else {
+            Full::new(wire.body).map_err(|never| match never {}).boxed()
+        };
+        let mut request = http::Request::post(self.target.path.clone())
+            .header(http::header::HOST, self.target.authority.clone());
+        for (name, value) in &wire.headers {
+            request = request.header(*name, value.as_str());
+        }
+        request
+            .body(body)
+            .map_err(|error| Failed::NoAnswer(format!("cannot build the request: {error}")))
+    }
+
+    fn idle_connection(&self) -> Option<Connection> {
+        let mut idle = self.target.idle.lock().ok()?;
+        while let Some(connection) = idle.pop() {
+            if !connection.is_closed() {
+                return Some(connection);
+            }
+        }
+        None
+    }
+
+    fn put_back(&self, connection: Connection) {
+        if connection.is_closed() {
+            return;
+        }
+        if let Ok(mut idle) = self.target.idle.lock() {
+            idle.push(connection);
+        }
+    }
+
+    async fn connect(&self) -> Result<Connection, Failed> {
+        let target = &self.target;
+        let stream = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
+            .await
+            .map_err(|error| {
+                Failed::NoAnswer(match error.kind() {
+                    std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+                    _ => format!("cannot connect: {error}"),
+                })
+            })?;
+        // Small requests go out at once, as from ICR's senders.
+        stream
+            .set_nodelay(true)
+            .map_err(|error| Failed::NoAnswer(format!("cannot connect: {error}")))?;
+        let (connection, driver) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|error| Failed::NoAnswer(describe_http(&error)))?;
+        tokio::spawn(async move {
+            // The connection ends when the app closes it or the sender drops
+            // it; either way its requests have seen the error.
+            let _ended = driver.await;
+        });
+        Ok(connection)
     }
 
     /// Sends every delivery with at most `concurrency` in flight, then
@@ -490,20 +656,43 @@ impl Sender {
     }
 }
 
-fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connect() {
-        "connection refused".to_owned()
+/// The app closing or resetting the connection reads the same whichever
+/// way the race between the close and the request's write went.
+const CLOSED: &str = "connection closed before the answer";
+
+/// An HTTP error as an attempt's failure.
+fn describe_http(error: &hyper::Error) -> String {
+    let io = std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    let closed = error.is_incomplete_message()
+        || error.is_canceled()
+        || error.is_closed()
+        || matches!(
+            io,
+            Some(
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        );
+    if closed {
+        CLOSED.to_owned()
     } else {
-        let mut text = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(inner) = source {
-            text = format!("{text}: {inner}");
-            source = inner.source();
-        }
-        text
+        describe(error)
     }
+}
+
+/// An error and its sources, as one line.
+fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text = format!("{text}: {inner}");
+        source = inner.source();
+    }
+    text
 }
 
 /// The body in 16 pieces spread over about a second.

@@ -166,7 +166,10 @@ async fn a_dropped_connection_is_a_failure() {
         .send(&Outgoing::new("ping", PING.to_vec()))
         .await;
     assert_eq!(attempt.status, None);
-    assert!(attempt.failure.is_some());
+    assert_eq!(
+        attempt.failure.as_deref(),
+        Some("connection closed before the answer")
+    );
     assert!(!attempt.delivered());
 }
 
@@ -285,4 +288,122 @@ fn each_fault_changes_the_wire_as_named() {
         assert!(w.slow);
         assert_eq!(wire_header(w, "x-icr-signature-256"), Some(good.as_str()));
     });
+}
+
+/// An app on loopback that answers 200 and records the client port of each
+/// request (one port per connection); with `close`, it closes each
+/// connection after its answer.
+async fn app_recording_ports(close: bool) -> (String, std::sync::Arc<std::sync::Mutex<Vec<u16>>>) {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+
+    let ports = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&ports);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |ConnectInfo(peer): ConnectInfo<SocketAddr>| {
+            let seen = Arc::clone(&seen);
+            async move {
+                seen.lock().unwrap().push(peer.port());
+                if close {
+                    let mut headers = axum::http::HeaderMap::new();
+                    headers.insert(
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
+                    );
+                    headers
+                } else {
+                    axum::http::HeaderMap::new()
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (format!("http://{addr}/hook"), ports)
+}
+
+#[tokio::test]
+async fn deliveries_in_turn_share_one_keep_alive_connection() {
+    let (url, ports) = app_recording_ports(false).await;
+    let sender = sender(url);
+    for _ in 0..20 {
+        let attempt = sender.send(&Outgoing::new("ping", PING.to_vec())).await;
+        assert_eq!((attempt.status, attempt.failure), (Some(200), None));
+    }
+    let ports = ports.lock().unwrap().clone();
+    assert_eq!(ports.len(), 20);
+    assert!(ports.iter().all(|port| *port == ports[0]), "{ports:?}");
+}
+
+#[tokio::test]
+async fn a_connection_the_app_closed_is_replaced_without_a_failed_attempt() {
+    let (url, ports) = app_recording_ports(true).await;
+    let sender = sender(url);
+    for _ in 0..20 {
+        let attempt = sender.send(&Outgoing::new("ping", PING.to_vec())).await;
+        assert_eq!((attempt.status, attempt.failure), (Some(200), None));
+    }
+    let mut ports = ports.lock().unwrap().clone();
+    assert_eq!(ports.len(), 20);
+    ports.sort_unstable();
+    ports.dedup();
+    assert_eq!(ports.len(), 20, "one connection per delivery");
+}
+
+#[tokio::test]
+async fn send_all_keeps_at_most_one_connection_per_worker() {
+    let (url, ports) = app_recording_ports(false).await;
+    let deliveries: Vec<Outgoing> = (0..200)
+        .map(|_| Outgoing::new("ping", PING.to_vec()))
+        .collect();
+    let attempts = sender(url).send_all(deliveries, 8, 0, |_| {}).await;
+    assert_eq!(
+        attempts.iter().filter(|a| a.status == Some(200)).count(),
+        200
+    );
+    let mut ports = ports.lock().unwrap().clone();
+    ports.sort_unstable();
+    ports.dedup();
+    assert!(
+        (1..=8).contains(&ports.len()),
+        "{} connections",
+        ports.len()
+    );
+}
+
+#[test]
+fn only_http_urls_with_a_host_are_taken() {
+    for (url, reason) in [
+        (
+            "https://app.example/hook",
+            "only http:// URLs are supported",
+        ),
+        ("ftp://app.example/hook", "only http:// URLs are supported"),
+        ("not a url", "not a URL"),
+        ("/hook", "only http:// URLs are supported"),
+    ] {
+        let error = Sender::new(SenderConfig::new(url, None)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("cannot send to `{url}`: {reason}"),
+            "{url}"
+        );
+    }
+    for url in [
+        "http://127.0.0.1:8080",
+        "http://[::1]:8080/hook?x=1",
+        "http://localhost/hook",
+    ] {
+        assert!(Sender::new(SenderConfig::new(url, None)).is_ok(), "{url}");
+    }
 }
