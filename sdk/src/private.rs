@@ -137,6 +137,11 @@ impl<'de> de::Deserialize<'de> for CowStr<'de> {
 /// The body as text: JSON is UTF-8, and checking the whole body once is
 /// much cheaper than serde_json checking every string of it in turn.
 fn text(json: &[u8]) -> Result<&str, ParseError> {
+    // simdutf8 checks with SIMD (picked at run time); std's check runs only
+    // on invalid input, to find where it goes wrong.
+    if let Ok(text) = simdutf8::basic::from_utf8(json) {
+        return Ok(text);
+    }
     std::str::from_utf8(json).map_err(|error| {
         let valid = json.get(..error.valid_up_to()).unwrap_or_default();
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
