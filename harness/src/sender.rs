@@ -367,6 +367,14 @@ struct Target {
     idle: Mutex<Vec<Connection>>,
 }
 
+impl Target {
+    fn pool(&self, connection: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(connection);
+        }
+    }
+}
+
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Target")
@@ -417,25 +425,32 @@ impl Sender {
             return Err(bad("only http:// URLs are supported"));
         }
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        let host = authority.host();
-        let host = host
+        // `host()` keeps an IPv6 address's brackets: the `Host` header wants
+        // them, the socket address does not.
+        let bracketed = authority.host();
+        let host = bracketed
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
+            .unwrap_or(bracketed);
         if host.is_empty() {
             return Err(bad("no host"));
         }
-        let path = uri
-            .path_and_query()
-            .map_or("/", http::uri::PathAndQuery::as_str)
-            .parse()
-            .map_err(|_| bad("not a URL"))?;
+        // Host and port only: user info in the URL never goes on the wire.
+        let host_header = match authority.port() {
+            Some(port) => format!("{bracketed}:{port}"),
+            None => bracketed.to_owned(),
+        };
+        let path = match (uri.path(), uri.query()) {
+            ("", None) => "/".to_owned(),
+            ("", Some(query)) => format!("/?{query}"),
+            (path, None) => path.to_owned(),
+            (path, Some(query)) => format!("{path}?{query}"),
+        };
         let target = Target {
             host: host.to_owned(),
             port: authority.port_u16().unwrap_or(80),
-            authority: http::HeaderValue::from_str(authority.as_str())
-                .map_err(|_| bad("not a URL"))?,
-            path,
+            authority: http::HeaderValue::from_str(&host_header).map_err(|_| bad("not a URL"))?,
+            path: path.parse().map_err(|_| bad("not a URL"))?,
             idle: Mutex::new(Vec::new()),
         };
         Ok(Self {
@@ -545,19 +560,30 @@ impl Sender {
     fn idle_connection(&self) -> Option<Connection> {
         let mut idle = self.target.idle.lock().ok()?;
         while let Some(connection) = idle.pop() {
-            if !connection.is_closed() {
+            if connection.is_ready() {
                 return Some(connection);
             }
         }
         None
     }
 
-    fn put_back(&self, connection: Connection) {
-        if connection.is_closed() {
-            return;
-        }
-        if let Ok(mut idle) = self.target.idle.lock() {
-            idle.push(connection);
+    /// Pools a connection whose answer has been read. An app may answer
+    /// before it has read the whole request (a 413 says so from the
+    /// headers); such a connection is still writing the body, so it is
+    /// pooled only once it is ready for another request, within the
+    /// timeout, and dropped otherwise. Handing it out earlier would leave
+    /// the next delivery waiting on a connection that is not free.
+    fn put_back(&self, mut connection: Connection) {
+        if connection.is_ready() {
+            self.target.pool(connection);
+        } else if !connection.is_closed() {
+            let target = Arc::clone(&self.target);
+            let wait = self.config.timeout;
+            tokio::spawn(async move {
+                if let Ok(Ok(())) = tokio::time::timeout(wait, connection.ready()).await {
+                    target.pool(connection);
+                }
+            });
         }
     }
 

@@ -390,6 +390,7 @@ fn only_http_urls_with_a_host_are_taken() {
         ),
         ("ftp://app.example/hook", "only http:// URLs are supported"),
         ("not a url", "not a URL"),
+        ("http://:8080/hook", "no host"),
         ("/hook", "only http:// URLs are supported"),
     ] {
         let error = Sender::new(SenderConfig::new(url, None)).unwrap_err();
@@ -406,4 +407,85 @@ fn only_http_urls_with_a_host_are_taken() {
     ] {
         assert!(Sender::new(SenderConfig::new(url, None)).is_ok(), "{url}");
     }
+}
+
+#[tokio::test]
+async fn the_request_target_and_host_come_from_the_url_without_user_info() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let port = server.address().port();
+    for (url, path, query) in [
+        (
+            format!("http://user:pw@127.0.0.1:{port}?x=1"),
+            "/",
+            Some("x=1"),
+        ),
+        (format!("http://127.0.0.1:{port}"), "/", None),
+        (
+            format!("http://127.0.0.1:{port}/a/b?c=d&e"),
+            "/a/b",
+            Some("c=d&e"),
+        ),
+    ] {
+        let attempt = sender(url.clone())
+            .send(&Outgoing::new("ping", PING.to_vec()))
+            .await;
+        assert_eq!(
+            (attempt.status, attempt.failure),
+            (Some(200), None),
+            "{url}"
+        );
+        let requests = server.received_requests().await.unwrap();
+        let request = requests.last().unwrap();
+        assert_eq!(request.url.path(), path, "{url}");
+        assert_eq!(request.url.query(), query, "{url}");
+        let host = format!("127.0.0.1:{port}");
+        assert_eq!(header(request, "host"), Some(host.as_str()), "{url}");
+        assert_eq!(header(request, "authorization"), None, "{url}");
+    }
+}
+
+/// An app that answers 413 as soon as it has the headers and then holds the
+/// connection without reading the body, as a receiver refusing an oversized
+/// body may.
+async fn app_answering_before_the_body() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0_u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if socket.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let answer = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n";
+                if socket.write_all(answer).await.is_ok() {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}/hook")
+}
+
+#[tokio::test]
+async fn a_connection_still_writing_a_refused_body_is_not_handed_to_the_next_delivery() {
+    let url = app_answering_before_the_body().await;
+    let mut config = SenderConfig::new(url, Some(Secret::new(SECRET)));
+    config.timeout = Duration::from_secs(3);
+    let sender = Sender::new(config).unwrap();
+    // Far more than loopback's socket buffers hold: the write stalls.
+    let big = Outgoing::new("ping", vec![b' '; 32 << 20]);
+    let first = sender.send(&big).await;
+    assert_eq!((first.status, first.failure), (Some(413), None));
+    let second = sender.send(&Outgoing::new("ping", PING.to_vec())).await;
+    assert_eq!((second.status, second.failure), (Some(413), None));
 }
