@@ -511,8 +511,7 @@ impl Sender {
             let ready = connection.ready().await;
             let sent = match ready {
                 Ok(()) => connection.try_send_request(request).await,
-                Err(error) if reused => {
-                    drop(error);
+                Err(_) if reused => {
                     connection = self.connect().await?;
                     reused = false;
                     continue;
