@@ -192,54 +192,14 @@ impl Signature {
         if !prefix.eq_ignore_ascii_case(PREFIX) || digits.len() != TAG * 2 {
             return Err(ReceiveError::MalformedSignature);
         }
-        // A table lookup per digit with one check at the end: no branch
-        // per digit.
-        let Ok(digits) = <&[u8; TAG * 2]>::try_from(digits) else {
-            return Err(ReceiveError::MalformedSignature);
-        };
-        let mut bytes = [0_u8; TAG];
-        let mut bad = 0_u8;
-        for (at, byte) in bytes.iter_mut().enumerate() {
-            // In bounds: `at` < 32 and `digits` holds 64 bytes, which the
-            // compiler sees too; a miss would read as a bad digit.
-            let digit = |i: usize| hex_digit(digits.get(i).copied().unwrap_or(0));
-            let (high, low) = (digit(2 * at), digit(2 * at + 1));
-            bad |= high | low;
-            *byte = (high << 4) | (low & 0x0f);
-        }
-        bad &= INVALID;
-        if bad == 0 {
-            Ok(Self(bytes))
-        } else {
-            Err(ReceiveError::MalformedSignature)
-        }
+        // const-hex decodes both cases, with SIMD where the CPU has it. It
+        // would also strip a `0x`, but the length is checked first, so
+        // `sha256=0x` and 62 digits is refused.
+        const_hex::decode_to_array(digits)
+            .map(Self)
+            .map_err(|_| ReceiveError::MalformedSignature)
     }
 }
-
-/// Marks a byte that is not a hex digit in [`HEX`].
-const INVALID: u8 = 0x80;
-
-/// The value of `byte` as a hex digit, or [`INVALID`].
-fn hex_digit(byte: u8) -> u8 {
-    HEX.get(usize::from(byte)).copied().unwrap_or(INVALID)
-}
-
-/// The value of each byte as a hex digit (either case), or [`INVALID`].
-#[expect(
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    reason = "const evaluation: an index out of range fails the build"
-)]
-static HEX: [u8; 256] = {
-    let mut table = [INVALID; 256];
-    let mut digit = 0;
-    while digit < 16 {
-        table[b"0123456789abcdef"[digit] as usize] = digit as u8;
-        table[b"0123456789ABCDEF"[digit] as usize] = digit as u8;
-        digit += 1;
-    }
-    table
-};
 
 /// A tag as four native-endian words, for the constant-time comparison.
 fn words(tag: &[u8; TAG]) -> [u64; TAG / 8] {
@@ -267,16 +227,8 @@ pub(crate) fn trim_ows(value: &[u8]) -> &[u8] {
 
 impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut text = [0_u8; PREFIX.len() + TAG * 2];
-        let (prefix, hex) = text.split_at_mut(PREFIX.len());
-        prefix.copy_from_slice(PREFIX);
-        for (pair, byte) in hex.chunks_exact_mut(2).zip(self.0) {
-            for (slot, nibble) in pair.iter_mut().zip([byte >> 4, byte & 0x0f]) {
-                *slot = DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
-            }
-        }
-        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+        f.write_str("sha256=")?;
+        f.write_str(const_hex::Buffer::<TAG>::new().format(&self.0))
     }
 }
 
@@ -337,6 +289,8 @@ mod tests {
             "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e1g",
             "sha256= 757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e1",
             "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+            "sha256=0x57107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+            "sha256=0x757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
         ] {
             assert!(
                 matches!(
