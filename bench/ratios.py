@@ -43,15 +43,30 @@ ROWS = [
     ("25 MiB: MAC and parse on two cores vs in order", 1.3, ("large", "sequential", "25MiB"), ("large", "parallel", "25MiB"), False),
 ]
 
+# The string type of the model, from `cargo bench -p icr-webhooks --bench
+# models`: each hand-written tree vs `serde_json::Value` on the same bytes.
+MODELS = [
+    ("typed", "the SDK's typed parse"),
+    ("compact", "same tree, CompactString (shipped)"),
+    ("string", "same tree, String (typify's)"),
+    ("cow", "same tree, borrowed Cow<str>"),
+    ("borrowed", "same tree, &str (no escapes)"),
+    ("ignored", "IgnoredAny: tokenizer alone"),
+]
+for _size, _label in (("4KiB", "4 KiB"), ("64KiB", "64 KiB")):
+    for _model, _what in MODELS:
+        ROWS.append((f"models, {_label}: {_what}", None, ("models", "value", _size), ("models", _model, _size), False))
+
 
 def main():
-    print(f"{'target':52} {'goal':>6} {'median':>7} {'min':>6} {'max':>6}")
+    print(f"{'target':55} {'goal':>6} {'median':>7} {'min':>6} {'max':>6}")
     failed = 0
     for what, goal, slow, fast, inverted in ROWS:
         try:
             a, b = per_iter(*slow), per_iter(*fast)
         except FileNotFoundError:
-            print(f"{what:52} (not measured: run cargo bench -p icr-webhooks --bench receive)")
+            bench = "models" if slow[0] == "models" else "receive"
+            print(f"{what:55} (not measured: run cargo bench -p icr-webhooks --bench {bench})")
             continue
         # For verify the SDK is the slow side: report SDK speed / floor speed.
         med, lo, hi = ratio(a, b)
@@ -60,7 +75,7 @@ def main():
         mark = "" if goal is None else ("ok" if med >= goal else "MISS")
         failed += mark == "MISS"
         goal_text = "-" if goal is None else f">={goal:g}"
-        print(f"{what:52} {goal_text:>6} {med:6.2f}x {lo:5.2f}x {hi:5.2f}x {mark}")
+        print(f"{what:55} {goal_text:>6} {med:6.2f}x {lo:5.2f}x {hi:5.2f}x {mark}")
     return 1 if failed else 0
 
 
