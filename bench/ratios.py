@@ -38,6 +38,8 @@ ROWS = [
     ("verify vs plain SHA-256, 25 MiB", 0.95, ("verify", "hmac_verify", "25MiB"), ("verify", "sha256", "25MiB"), True),
     ("typed parse vs serde_json::Value, 4 KiB", 2.5, ("parse", "value", "4KiB"), ("parse", "typed", "4KiB"), False),
     ("typed parse vs serde_json::Value, 64 KiB", 2.5, ("parse", "value", "64KiB"), ("parse", "typed", "64KiB"), False),
+    ("borrowed typed parse vs serde_json::Value, 4 KiB", 2.5, ("parse", "value", "4KiB"), ("parse", "borrowed", "4KiB"), False),
+    ("borrowed typed parse vs serde_json::Value, 64 KiB", 2.5, ("parse", "value", "64KiB"), ("parse", "borrowed", "64KiB"), False),
     ("receive (verify + typed) vs verify + Value, 4 KiB", None, ("receive", "verify_then_value", "4KiB"), ("receive", "receive", "4KiB"), False),
     ("receive (verify + typed) vs verify + Value, 64 KiB", None, ("receive", "verify_then_value", "64KiB"), ("receive", "receive", "64KiB"), False),
     ("25 MiB: MAC and parse on two cores vs in order", 1.3, ("large", "sequential", "25MiB"), ("large", "parallel", "25MiB"), False),

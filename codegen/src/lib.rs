@@ -2,8 +2,10 @@
 //! over the objects and writes the typed model into `sdk/src/generated/`.
 //!
 //! The pipeline is [`bundle`] (files to one document), [`model`] (what each
-//! schema becomes) and [`emit`] (Rust text). [`generate`] runs all three.
+//! schema becomes) and [`emit`] (Rust text, with [`borrowed`] for the
+//! borrowed twins). [`generate`] runs them all.
 
+pub mod borrowed;
 pub mod bundle;
 pub mod emit;
 pub mod error;

@@ -1,6 +1,7 @@
 //! Typed parsing: arbitrary JSON for an event of the catalogue (or an
-//! unknown one) through `Event::from_slice`; what parses serializes and
-//! parses back to the same event.
+//! unknown one) through `Event::from_slice`; the borrowed parse gives the
+//! same outcome, and what parses serializes and parses back to the same
+//! event.
 #![no_main]
 
 use icr_webhooks::Event;
@@ -14,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     let name = CATALOGUE
         .get(usize::from(pick) % (CATALOGUE.len() + 1))
         .map_or("fuzz_unknown_event", |spec| spec.name);
-    let Ok(event) = Event::from_slice(name, json) else {
+    let owned = Event::from_slice(name, json);
+    let borrowed = icr_webhooks::borrowed::Event::from_slice(name, json)
+        .map(icr_webhooks::borrowed::Event::into_owned);
+    assert_eq!(borrowed, owned, "the borrowed parse differs");
+    let Ok(event) = owned else {
         return;
     };
     assert_eq!(event.name(), name);

@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the receive path, each next to its floor or peer
 //! in the same run: verify vs plain SHA-256 of the same bytes (and vs the
-//! `hmac` crate alone), typed parse vs `serde_json::Value`, and the whole
+//! `hmac` crate alone), typed parse (owned and borrowed) vs
+//! `serde_json::Value`, and the whole
 //! receive call. `bench/ratios.py` turns the samples into ratios with min
 //! and max.
 #![allow(
@@ -86,6 +87,12 @@ fn parse(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("typed", label), body, |b, body| {
             b.iter(|| Event::from_slice("credit_transfer", black_box(body)).unwrap());
+        });
+        group.bench_with_input(BenchmarkId::new("borrowed", label), body, |b, body| {
+            b.iter(|| {
+                icr_webhooks::borrowed::Event::from_slice("credit_transfer", black_box(body))
+                    .unwrap()
+            });
         });
     }
     group.finish();

@@ -209,6 +209,67 @@ impl Delivery {
     }
 
     pub(crate) fn from_collected(collected: Collected, body: Bytes) -> Result<Self, ReceiveError> {
+        let info = DeliveryInfo::from_collected(collected, body)?;
+        let event = Event::from_slice(&info.event_name, &info.payload)?;
+        Ok(Self { info, event })
+    }
+
+    /// The delivery's GUID.
+    pub fn id(&self) -> &DeliveryId {
+        &self.info.id
+    }
+
+    /// The event's action, for events that have one.
+    pub fn action(&self) -> Option<&str> {
+        self.event.action()
+    }
+
+    /// Splits the delivery into what the headers say and the typed payload.
+    pub fn into_parts(self) -> (DeliveryInfo, Event) {
+        (self.info, self.event)
+    }
+}
+
+impl DeliveryInfo {
+    /// Parses the payload into a [`borrowed::Event`](crate::borrowed::Event),
+    /// whose strings point into [`payload`](Self::payload) instead of being
+    /// copied. The outcome is the one [`Receiver::receive`](crate::Receiver::receive)
+    /// gives, with the same errors, as a borrowed value; `into_owned` turns
+    /// it into the owned [`Event`].
+    ///
+    /// ```
+    /// # use icr_webhooks::{Receiver, Secret};
+    /// use icr_webhooks::borrowed::Event;
+    ///
+    /// # let receiver = Receiver::new("s")?;
+    /// # let body = br#"{"zen":"Measure twice, retire once.","hook_id":60021,"hook":{"id":60021,"type":"App","name":"web","active":true,"events":["credit_transfer"],"config":{"url":"https://example.net/icr","content_type":"json","insecure_ssl":"0"},"created_at":"2026-11-28T08:59:58Z","updated_at":"2026-11-28T08:59:58Z"}}"#.to_vec();
+    /// # let signature = Secret::new("s").sign(&body).to_string();
+    /// # let headers = [
+    /// #     ("X-ICR-Event", "ping"),
+    /// #     ("X-ICR-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+    /// #     ("X-ICR-Signature-256", signature.as_str()),
+    /// #     ("Content-Type", "application/json"),
+    /// # ];
+    /// let info = receiver.check(&headers, body)?;
+    /// match info.parse_borrowed()? {
+    ///     Event::Ping(ping) => assert!(ping.zen.is_borrowed()),
+    ///     other => println!("{}: not handled", other.name()),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ReceiveError::MalformedJson`] or [`ReceiveError::UnexpectedShape`],
+    /// as [`Receiver::receive`](crate::Receiver::receive) gives them.
+    pub fn parse_borrowed(&self) -> Result<crate::borrowed::Event<'_>, ReceiveError> {
+        Ok(crate::borrowed::Event::from_slice(
+            &self.event_name,
+            &self.payload,
+        )?)
+    }
+
+    /// The checks of [`Delivery::from_verified`] before the typed parse.
+    pub(crate) fn from_collected(collected: Collected, body: Bytes) -> Result<Self, ReceiveError> {
         let content_type = match collected.content_type {
             Slot::One(Ok(content_type)) => content_type,
             Slot::One(Err(media_type)) => {
@@ -249,35 +310,16 @@ impl Delivery {
             ContentType::Json => body.clone(),
             ContentType::Form => Bytes::from(form::payload_field(&body)?),
         };
-        let event = Event::from_slice(&event_name, &payload)?;
         Ok(Self {
-            info: DeliveryInfo {
-                id,
-                event_name,
-                hook_id: collected.hook_id.into_value(),
-                installation_target_type: collected.target_type.into_value(),
-                installation_target_id: collected.target_id.into_value(),
-                content_type,
-                body,
-                payload,
-            },
-            event,
+            id,
+            event_name,
+            hook_id: collected.hook_id.into_value(),
+            installation_target_type: collected.target_type.into_value(),
+            installation_target_id: collected.target_id.into_value(),
+            content_type,
+            body,
+            payload,
         })
-    }
-
-    /// The delivery's GUID.
-    pub fn id(&self) -> &DeliveryId {
-        &self.info.id
-    }
-
-    /// The event's action, for events that have one.
-    pub fn action(&self) -> Option<&str> {
-        self.event.action()
-    }
-
-    /// Splits the delivery into what the headers say and the typed payload.
-    pub fn into_parts(self) -> (DeliveryInfo, Event) {
-        (self.info, self.event)
     }
 }
 

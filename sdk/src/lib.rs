@@ -134,6 +134,7 @@ mod receiver;
 mod router;
 mod secret;
 mod store;
+mod text;
 #[doc(hidden)]
 pub mod __private {
     //! Support for the generated code; not part of the API.
@@ -171,4 +172,8 @@ pub use store::{
     Begin, Claim, Claimed, DEFAULT_CAPACITY, DEFAULT_DUPLICATE_WAIT, DEFAULT_WINDOW, DeliveryStore,
     ExactlyOnce, MemoryStore, MemoryStoreBuilder, Settled,
 };
+pub use text::Text;
 pub use types::Event;
+/// Borrowed payload types: [`borrowed::Event`] and its parts, whose strings
+/// point into the body (see [`Text`]).
+pub use types::borrowed;

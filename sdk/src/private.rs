@@ -7,11 +7,11 @@ use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::ser::{self, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::ParseError;
+use crate::{ParseError, Text};
 
 /// Reads the string value of the top-level property `tag` without building
 /// the document: every other value is skipped. Used on error paths, to name
@@ -76,7 +76,7 @@ impl<'de> Visitor<'de> for TagSeed {
                 if found.is_some() {
                     return Err(de::Error::duplicate_field(self.tag));
                 }
-                found = Some(map.next_value::<CowStr<'de>>()?.0);
+                found = Some(map.next_value::<Text<'de>>()?.into_cow());
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -109,31 +109,6 @@ impl<'de> Visitor<'de> for TagSeed {
     }
 }
 
-/// A string borrowed from the input when it has no escapes.
-struct CowStr<'a>(Cow<'a, str>);
-
-impl<'de> de::Deserialize<'de> for CowStr<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = CowStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(V)
-    }
-}
-
 /// The body as text: JSON is UTF-8, and checking the whole body once is
 /// much cheaper than serde_json checking every string of it in turn.
 fn text(json: &[u8]) -> Result<&str, ParseError> {
@@ -161,8 +136,8 @@ fn text(json: &[u8]) -> Result<&str, ParseError> {
 /// # Errors
 /// [`ParseError::Malformed`] for bad JSON, [`ParseError::Shape`] with the path
 /// for JSON that does not fit `T`.
-pub fn parse<T: DeserializeOwned>(
-    json: &[u8],
+pub fn parse<'a, T: Deserialize<'a>>(
+    json: &'a [u8],
     event: &str,
     action: Option<&str>,
 ) -> Result<T, ParseError> {
@@ -176,8 +151,8 @@ pub fn parse<T: DeserializeOwned>(
 ///
 /// # Errors
 /// As [`parse`].
-pub fn parse_tagged<T: DeserializeOwned + TaggedUnion>(
-    json: &[u8],
+pub fn parse_tagged<'a, T: Deserialize<'a> + TaggedUnion<'a>>(
+    json: &'a [u8],
     event: &str,
 ) -> Result<T, ParseError> {
     let text = text(json)?;
@@ -190,9 +165,9 @@ pub fn parse_tagged<T: DeserializeOwned + TaggedUnion>(
 
 /// Turns the fast path's error into a [`ParseError`], parsing again with
 /// path tracking for data errors.
-fn explain<T: DeserializeOwned>(
+fn explain<'a, T: Deserialize<'a>>(
     first: serde_json::Error,
-    text: &str,
+    text: &'a str,
     event: &str,
     action: Option<&str>,
 ) -> ParseError {
@@ -529,8 +504,9 @@ impl<S: Serializer> Serializer for Tagged<S> {
     }
 }
 
-/// A `oneOf` told apart by a tag property, as the generated unions are.
-pub trait TaggedUnion: Sized {
+/// A `oneOf` told apart by a tag property, as the generated unions are;
+/// `'de` is the lifetime of the input (the borrowed unions borrow from it).
+pub trait TaggedUnion<'de>: Sized {
     /// The tag property (`action`, `kind`).
     const TAG: &'static str;
     /// What a valid value is, for messages.
@@ -544,7 +520,7 @@ pub trait TaggedUnion: Sized {
     ///
     /// # Errors
     /// When the rest does not fit the variant's type.
-    fn known<'de, A: MapAccess<'de>>(tag: &str, rest: A) -> Result<Self, A::Error>;
+    fn known<A: MapAccess<'de>>(tag: &str, rest: A) -> Result<Self, A::Error>;
 
     /// The value for an unknown tag, with the whole object.
     fn unknown(tag: String, raw: Value) -> Self;
@@ -562,14 +538,14 @@ pub trait TaggedUnion: Sized {
 pub fn deserialize_tagged<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: de::Deserializer<'de>,
-    T: TaggedUnion,
+    T: TaggedUnion<'de>,
 {
     deserializer.deserialize_map(TaggedVisitor(std::marker::PhantomData))
 }
 
 struct TaggedVisitor<T>(std::marker::PhantomData<T>);
 
-impl<'de, T: TaggedUnion> Visitor<'de> for TaggedVisitor<T> {
+impl<'de, T: TaggedUnion<'de>> Visitor<'de> for TaggedVisitor<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -579,14 +555,14 @@ impl<'de, T: TaggedUnion> Visitor<'de> for TaggedVisitor<T> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
         let mut held: Vec<(String, Value)> = Vec::new();
         loop {
-            let Some(key) = map.next_key::<CowStr<'de>>()? else {
+            let Some(key) = map.next_key::<Text<'de>>()? else {
                 return Err(de::Error::missing_field(T::TAG));
             };
-            if key.0 != T::TAG {
-                held.push((key.0.into_owned(), map.next_value::<Value>()?));
+            if key.as_str() != T::TAG {
+                held.push((key.into_string(), map.next_value::<Value>()?));
                 continue;
             }
-            let tag = map.next_value::<CowStr<'de>>()?.0;
+            let tag = map.next_value::<Text<'de>>()?.into_cow();
             if T::is_known(&tag) {
                 return T::known(
                     &tag,
@@ -636,13 +612,13 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<A> {
                 .deserialize(de::value::StringDeserializer::new(key))
                 .map(Some);
         }
-        let Some(key) = self.live.next_key::<CowStr<'de>>()? else {
+        let Some(key) = self.live.next_key::<Text<'de>>()? else {
             return Ok(None);
         };
-        if key.0 == self.tag {
+        if key.as_str() == self.tag {
             return Err(de::Error::duplicate_field(self.tag));
         }
-        match key.0 {
+        match key.into_cow() {
             Cow::Borrowed(key) => seed.deserialize(de::value::BorrowedStrDeserializer::new(key)),
             Cow::Owned(key) => seed.deserialize(de::value::StringDeserializer::new(key)),
         }
@@ -656,6 +632,84 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<A> {
         }
     }
 }
+
+/// The owned twin of a borrowed payload type: [`Text`](crate::Text) becomes
+/// `CompactString`, each borrowed struct and union its owned type, and
+/// containers convert their contents. The generated `into_owned` methods
+/// are built on it.
+pub trait IntoOwned {
+    /// The owned type.
+    type Owned;
+    /// Converts, copying the strings that borrow from the body.
+    fn into_owned(self) -> Self::Owned;
+}
+
+impl IntoOwned for crate::Text<'_> {
+    type Owned = compact_str::CompactString;
+    fn into_owned(self) -> Self::Owned {
+        self.into_compact()
+    }
+}
+
+impl<T: IntoOwned> IntoOwned for Option<T> {
+    type Owned = Option<T::Owned>;
+    fn into_owned(self) -> Self::Owned {
+        self.map(T::into_owned)
+    }
+}
+
+impl<T: IntoOwned> IntoOwned for Vec<T> {
+    type Owned = Vec<T::Owned>;
+    fn into_owned(self) -> Self::Owned {
+        self.into_iter().map(T::into_owned).collect()
+    }
+}
+
+impl<K: IntoOwned, V: IntoOwned> IntoOwned for std::collections::BTreeMap<K, V>
+where
+    K::Owned: Ord,
+{
+    type Owned = std::collections::BTreeMap<K::Owned, V::Owned>;
+    fn into_owned(self) -> Self::Owned {
+        self.into_iter()
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect()
+    }
+}
+
+impl<T: IntoOwned> IntoOwned for Box<T> {
+    type Owned = Box<T::Owned>;
+    fn into_owned(self) -> Self::Owned {
+        Box::new((*self).into_owned())
+    }
+}
+
+/// Types that hold nothing borrowed convert to themselves.
+macro_rules! owned_already {
+    ($($ty:ty),* $(,)?) => {
+        $(impl IntoOwned for $ty {
+            type Owned = Self;
+            fn into_owned(self) -> Self {
+                self
+            }
+        })*
+    };
+}
+
+owned_already!(
+    bool,
+    u8,
+    u16,
+    u32,
+    u64,
+    i64,
+    f64,
+    String,
+    std::num::NonZeroU64,
+    DateTime<Utc>,
+    chrono::NaiveDate,
+    Value,
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::headers::{Collected, HeaderSource, Slot, header};
-use crate::{ConfigError, Delivery, ReceiveError, Secret, Signature};
+use crate::{ConfigError, Delivery, DeliveryInfo, ReceiveError, Secret, Signature};
 
 /// From this body size on, [`Receiver::receive`] computes the MAC on a
 /// second thread while it parses (measured: below it, starting a thread
@@ -94,9 +94,7 @@ impl Receiver {
         body: impl Into<Bytes>,
     ) -> Result<Delivery, ReceiveError> {
         let body = body.into();
-        self.check_size(len_u64(&body))?;
-        let mut collected = Collected::from_source(headers);
-        let signature = std::mem::take(&mut collected.signature);
+        let (collected, signature) = self.start(headers, &body)?;
         if body.len() < PARALLEL_FROM || self.inner.secrets.is_empty() {
             self.check_signature(signature, &body)?;
             return Delivery::from_collected(collected, body);
@@ -116,6 +114,40 @@ impl Receiver {
                 Err(_) => Err(ReceiveError::SignatureMismatch),
             }
         })
+    }
+
+    /// Runs every check of [`receive`](Self::receive) but the typed parse,
+    /// in the same order and with the same errors, for code that parses the
+    /// payload itself: with [`DeliveryInfo::parse_borrowed`] into a
+    /// [`borrowed::Event`](crate::borrowed::Event) that points into the body
+    /// instead of copying its strings. The JSON is not looked at here.
+    ///
+    /// # Errors
+    /// As [`receive`](Self::receive), but for
+    /// [`ReceiveError::MalformedJson`] and [`ReceiveError::UnexpectedShape`],
+    /// which come from the parse.
+    pub fn check<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        body: impl Into<Bytes>,
+    ) -> Result<DeliveryInfo, ReceiveError> {
+        let body = body.into();
+        let (collected, signature) = self.start(headers, &body)?;
+        self.check_signature(signature, &body)?;
+        DeliveryInfo::from_collected(collected, body)
+    }
+
+    /// The first check (the size), then the headers, with the signature
+    /// taken out for its check.
+    fn start<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+    ) -> Result<(Collected, Slot<Option<Signature>>), ReceiveError> {
+        self.check_size(len_u64(body))?;
+        let mut collected = Collected::from_source(headers);
+        let signature = std::mem::take(&mut collected.signature);
+        Ok((collected, signature))
     }
 
     /// Checks the size and signature only (the first two checks of

@@ -1,6 +1,7 @@
 //! The generated model: every example parses into its exact variant and
 //! round-trips; unknown parts land in the unknown variants and survive;
-//! invalid payloads fail with the exact error and path.
+//! invalid payloads fail with the exact error and path. Every parse here is
+//! done twice, owned and borrowed, and the two must agree.
 
 use icr_webhooks::types::*;
 use icr_webhooks::{Event, EventPayload, ParseError};
@@ -146,7 +147,21 @@ fn example(file: &str) -> Example {
 }
 
 fn parse(event: &str, value: &Value) -> Result<Event, ParseError> {
-    Event::from_slice(event, &serde_json::to_vec(value).unwrap())
+    both(event, &serde_json::to_vec(value).unwrap())
+}
+
+/// Parses with [`Event::from_slice`] and with the borrowed twin, which must
+/// agree exactly (the same value once owned, or the same error).
+#[track_caller]
+fn both(event: &str, json: &[u8]) -> Result<Event, ParseError> {
+    let owned = Event::from_slice(event, json);
+    let borrowed = icr_webhooks::borrowed::Event::from_slice(event, json);
+    assert_eq!(
+        borrowed.map(icr_webhooks::borrowed::Event::into_owned),
+        owned,
+        "{event}: the borrowed parse differs"
+    );
+    owned
 }
 
 #[test]
@@ -155,7 +170,7 @@ fn every_example_parses_into_its_exact_variant() {
     assert_eq!(all.len(), EXPECTED.len());
     for (example, (file, matcher)) in all.iter().zip(EXPECTED) {
         assert_eq!(example.file, format!("{file}.json"));
-        let event = Event::from_slice(&example.event, &example.bytes).unwrap();
+        let event = both(&example.event, &example.bytes).unwrap();
         assert!(matcher(&event), "{file} parsed as {:?}", event.name());
         assert_eq!(event.name(), example.event);
         assert_eq!(event.action(), example.action.as_deref());
@@ -166,7 +181,7 @@ fn every_example_parses_into_its_exact_variant() {
 #[test]
 fn every_example_round_trips_and_still_validates() {
     for example in examples().unwrap() {
-        let event = Event::from_slice(&example.event, &example.bytes).unwrap();
+        let event = both(&example.event, &example.bytes).unwrap();
         let bytes = serde_json::to_vec(&event).unwrap();
         let value: Value = serde_json::from_slice(&bytes).unwrap();
         let validator = event_validator(&example.event).unwrap();
@@ -176,7 +191,7 @@ fn every_example_round_trips_and_still_validates() {
             .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", example.file);
         assert_eq!(
-            Event::from_slice(&example.event, &bytes).unwrap(),
+            both(&example.event, &bytes).unwrap(),
             event,
             "{}",
             example.file
@@ -190,7 +205,7 @@ fn every_example_round_trips_and_still_validates() {
 
 #[test]
 fn payload_types_know_their_event_and_action() {
-    let event = Event::from_slice(
+    let event = both(
         "credit_transfer",
         &example("credit_transfer.completed").bytes,
     )
@@ -209,7 +224,7 @@ fn payload_types_know_their_event_and_action() {
 
 #[test]
 fn typed_values_are_the_contract_types() {
-    let event = Event::from_slice(
+    let event = both(
         "credit_transfer",
         &example("credit_transfer.completed").bytes,
     )
@@ -267,7 +282,7 @@ fn add_unknown_fields(value: &mut Value) {
 #[test]
 fn extra_fields_at_every_level_are_ignored() {
     for example in examples().unwrap() {
-        let original = Event::from_slice(&example.event, &example.bytes).unwrap();
+        let original = both(&example.event, &example.bytes).unwrap();
         let mut value: Value = serde_json::from_slice(&example.bytes).unwrap();
         add_unknown_fields(&mut value);
         assert_eq!(
@@ -544,23 +559,23 @@ fn missing_or_bad_action_and_non_objects() {
         }
     );
     assert_eq!(
-        Event::from_slice("credit_transfer", br#"{"action":"a","action":"b"}"#).unwrap_err(),
+        both("credit_transfer", br#"{"action":"a","action":"b"}"#).unwrap_err(),
         shape("duplicate field `action`")
     );
     assert_eq!(
-        Event::from_slice("credit_transfer", b"[1, 2]").unwrap_err(),
+        both("credit_transfer", b"[1, 2]").unwrap_err(),
         ParseError::NotAnObject
     );
     assert_eq!(
-        Event::from_slice("ping", b"\"zen\"").unwrap_err(),
+        both("ping", b"\"zen\"").unwrap_err(),
         ParseError::NotAnObject
     );
     assert_eq!(
-        Event::from_slice("credit_dispute", b"42").unwrap_err(),
+        both("credit_dispute", b"42").unwrap_err(),
         ParseError::NotAnObject
     );
     assert_eq!(
-        Event::from_slice("credit_transfer", b"{\"action\":").unwrap_err(),
+        both("credit_transfer", b"{\"action\":").unwrap_err(),
         ParseError::Malformed {
             line: 1,
             column: 10,
@@ -568,7 +583,7 @@ fn missing_or_bad_action_and_non_objects() {
         }
     );
     assert_eq!(
-        Event::from_slice("credit_dispute", b"{} x").unwrap_err(),
+        both("credit_dispute", b"{} x").unwrap_err(),
         ParseError::Malformed {
             line: 1,
             column: 4,
@@ -580,7 +595,7 @@ fn missing_or_bad_action_and_non_objects() {
 #[test]
 fn the_tag_may_come_anywhere_in_the_object() {
     for example in examples().unwrap() {
-        let original = Event::from_slice(&example.event, &example.bytes).unwrap();
+        let original = both(&example.event, &example.bytes).unwrap();
         // The same object with `action` (and `kind`) written last.
         let text = String::from_utf8(example.bytes.clone()).unwrap();
         let value: Value = serde_json::from_str(&text).unwrap();
@@ -603,7 +618,7 @@ fn the_tag_may_come_anywhere_in_the_object() {
         }
         reordered.pop();
         reordered.push('}');
-        let parsed = Event::from_slice(&example.event, reordered.as_bytes()).unwrap();
+        let parsed = both(&example.event, reordered.as_bytes()).unwrap();
         assert_eq!(parsed, original, "{}", example.file);
     }
 }

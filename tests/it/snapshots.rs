@@ -91,3 +91,33 @@ fn fields_snapshot_behaves() {
     }));
     assert_eq!(missing.unwrap_err().to_string(), "missing field `memo`");
 }
+
+#[test]
+fn borrowed_snapshot_points_into_the_body_and_converts() {
+    use event_actions::borrowed;
+    let body = br#"{"action":"closed","sender":{"login":"a\u00e9"},"reason":"wind"}"#;
+    let event = borrowed::Event::from_slice("door", body).unwrap();
+    let borrowed::Event::Door(borrowed::DoorEvent::Closed(closed)) = &event else {
+        panic!("wrong variant: {event:?}");
+    };
+    assert_eq!(closed.reason, "wind");
+    assert!(closed.reason.is_borrowed());
+    assert_eq!(closed.sender.login, "aé");
+    assert!(
+        !closed.sender.login.is_borrowed(),
+        "an escaped string is a copy"
+    );
+    assert_eq!(event.name(), "door");
+    assert_eq!(event.action(), Some("closed"));
+    assert_eq!(
+        event.into_owned(),
+        event_actions::Event::from_slice("door", body).unwrap()
+    );
+    // A schema whose types hold no string still has an `Event<'a>`.
+    let unknown = open_enum::borrowed::Event::from_slice("door", br#"{"a":1}"#).unwrap();
+    assert_eq!(unknown.name(), "door");
+    assert_eq!(
+        unknown.into_owned(),
+        open_enum::Event::from_slice("door", br#"{"a":1}"#).unwrap()
+    );
+}

@@ -1,7 +1,8 @@
 //! The schema-driven strategies: every event and action gives payloads that
 //! validate against the bundled schema and parse into their exact variant;
 //! evolved payloads are accepted with the unknown parts where the evolution
-//! says; signed deliveries are received as their exact variant; and the keyword handling,
+//! says (owned and borrowed parses agreeing on every payload); signed
+//! deliveries are received as their exact variant; and the keyword handling,
 //! shrinking and errors hold on small schemas.
 
 use std::cell::RefCell;
@@ -99,9 +100,18 @@ fn check_valid(
     Err(TestCaseError::fail(format!("{what} is invalid: {error:?}")))
 }
 
+/// Parses owned and borrowed; the two must agree exactly.
 fn parse(event: &str, value: &Value) -> Result<Event, TestCaseError> {
-    Event::from_slice(event, &serde_json::to_vec(value).unwrap())
-        .map_err(|e| TestCaseError::fail(format!("`{event}` does not parse: {e}")))
+    let json = serde_json::to_vec(value).unwrap();
+    let owned = Event::from_slice(event, &json);
+    let borrowed = icr_webhooks::borrowed::Event::from_slice(event, &json)
+        .map(icr_webhooks::borrowed::Event::into_owned);
+    if borrowed != owned {
+        return Err(TestCaseError::fail(format!(
+            "`{event}`: the borrowed parse differs: {borrowed:?} vs {owned:?}"
+        )));
+    }
+    owned.map_err(|e| TestCaseError::fail(format!("`{event}` does not parse: {e}")))
 }
 
 #[track_caller]

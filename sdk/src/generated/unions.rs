@@ -86,13 +86,13 @@ impl ::serde::Serialize for CreditIssuanceEvent {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for CreditIssuanceEvent {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for CreditIssuanceEvent {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `CreditIssuanceEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
         matches!(tag, "issued" | "revoked")
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {
@@ -222,13 +222,13 @@ impl ::serde::Serialize for CreditRetirementEvent {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for CreditRetirementEvent {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for CreditRetirementEvent {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `CreditRetirementEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
         matches!(tag, "requested" | "completed" | "rejected")
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {
@@ -390,13 +390,13 @@ impl ::serde::Serialize for CreditTransferEvent {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for CreditTransferEvent {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for CreditTransferEvent {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `CreditTransferEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
         matches!(tag, "created" | "completed" | "rejected" | "cancelled" | "reversed")
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {
@@ -516,13 +516,13 @@ impl ::serde::Serialize for IcrAppAuthorizationEvent {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for IcrAppAuthorizationEvent {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for IcrAppAuthorizationEvent {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `IcrAppAuthorizationEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
         matches!(tag, "revoked")
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {
@@ -676,7 +676,7 @@ impl ::serde::Serialize for InstallationEvent {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for InstallationEvent {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for InstallationEvent {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `InstallationEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -685,7 +685,7 @@ impl ::icr_webhooks::__private::TaggedUnion for InstallationEvent {
             "new_permissions_accepted"
         )
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {
@@ -818,13 +818,13 @@ impl ::serde::Serialize for InstallationInventoriesEvent {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for InstallationInventoriesEvent {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for InstallationInventoriesEvent {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `InstallationInventoriesEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
         matches!(tag, "added" | "removed")
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {
@@ -984,13 +984,13 @@ impl ::serde::Serialize for InventoryEvent {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for InventoryEvent {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for InventoryEvent {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `InventoryEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
         matches!(tag, "created" | "renamed" | "archived" | "unarchived" | "deleted")
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {
@@ -1110,13 +1110,13 @@ impl ::serde::Serialize for MetaEvent {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for MetaEvent {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for MetaEvent {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `MetaEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
         matches!(tag, "deleted")
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {
@@ -1270,7 +1270,7 @@ impl ::serde::Serialize for OrganizationEvent {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for OrganizationEvent {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for OrganizationEvent {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `OrganizationEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -1279,7 +1279,7 @@ impl ::icr_webhooks::__private::TaggedUnion for OrganizationEvent {
             "deleted"
         )
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {
@@ -1449,7 +1449,7 @@ impl ::serde::Serialize for ProjectEvent {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for ProjectEvent {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for ProjectEvent {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `ProjectEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -1457,7 +1457,7 @@ impl ::icr_webhooks::__private::TaggedUnion for ProjectEvent {
             tag, "registered" | "updated" | "suspended" | "reinstated" | "completed"
         )
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {
@@ -1574,13 +1574,13 @@ impl ::serde::Serialize for TransferDestination {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for TransferDestination {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for TransferDestination {
     const TAG: &'static str = "kind";
     const EXPECTING: &'static str = "a `TransferDestination` object told apart by `kind`";
     fn is_known(tag: &str) -> bool {
         matches!(tag, "inventory" | "external_registry")
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {

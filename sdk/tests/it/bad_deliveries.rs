@@ -813,3 +813,64 @@ fn lower_level_calls_agree_with_receive() {
     let delivery = receiver.receive(&pairs, wire.body.clone()).unwrap();
     assert!(is_transfer_completed(&delivery.event));
 }
+
+/// Whether `text` lies inside `bytes`: borrowed, not copied.
+fn points_into(text: &str, bytes: &[u8]) -> bool {
+    let range = bytes.as_ptr_range();
+    let start = text.as_ptr();
+    range.start <= start && start.wrapping_add(text.len()) <= range.end
+}
+
+#[test]
+fn check_then_borrowed_parse_points_into_the_payload() {
+    use icr_webhooks::borrowed;
+    let receiver = receiver();
+    for wire in [
+        Wire::transfer_completed(),
+        Wire::form("credit_transfer", &Wire::transfer_completed().body),
+    ] {
+        let info = receiver.check(&wire.headers, wire.body.clone()).unwrap();
+        let received = receiver.receive(&wire.headers, wire.body.clone()).unwrap();
+        assert_eq!(info.id, received.info.id);
+        assert_eq!(info.event_name, "credit_transfer");
+        assert_eq!(info.content_type, received.info.content_type);
+        assert_eq!(info.payload, received.info.payload);
+        let event = info.parse_borrowed().unwrap();
+        let borrowed::Event::CreditTransfer(borrowed::CreditTransferEvent::Completed(completed)) =
+            &event
+        else {
+            panic!("wrong variant: {event:?}");
+        };
+        for text in [
+            &completed.transfer.node_id,
+            &completed.organization.login,
+            &completed.transfer.blocks[0].serial_start,
+        ] {
+            assert!(text.is_borrowed(), "{text}");
+            assert!(points_into(text, &info.payload), "{text}");
+        }
+        assert_eq!(event.clone().into_owned(), received.event);
+    }
+    // A refused delivery is refused by `check` with the same error.
+    let tampered = Wire::transfer_completed().body(b"{}".to_vec());
+    assert_eq!(
+        receiver
+            .check(&tampered.headers, tampered.body.clone())
+            .unwrap_err(),
+        ReceiveError::SignatureMismatch
+    );
+    // `check` does not read the JSON; the borrowed parse refuses it as
+    // `receive` does.
+    let broken = Wire::json("credit_transfer", b"{\"action\":".to_vec());
+    let info = receiver
+        .check(&broken.headers, broken.body.clone())
+        .unwrap();
+    assert_eq!(
+        info.parse_borrowed().unwrap_err(),
+        broken.receive(&receiver).unwrap_err()
+    );
+    assert!(matches!(
+        info.parse_borrowed().unwrap_err(),
+        ReceiveError::MalformedJson { .. }
+    ));
+}

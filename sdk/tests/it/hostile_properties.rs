@@ -440,7 +440,13 @@ proptest! {
             if let Err(error) = &got {
                 typed(error);
             }
-            prop_assert_eq!(got, want);
+            prop_assert_eq!(&got, &want);
+            // Every check but the parse, then the borrowed parse: the same
+            // outcome.
+            let borrowed = receiver
+                .check(&headers, body.clone())
+                .and_then(|info| info.parse_borrowed().map(icr_webhooks::borrowed::Event::into_owned));
+            prop_assert_eq!(borrowed, want);
             // The first two checks alone.
             let verified = receiver.verify(&headers, &body);
             let want_verified = if body.len() as u64 > LIMIT {
@@ -473,7 +479,12 @@ proptest! {
         name in prop::sample::select(vec!["ping", "credit_transfer", "inventory", "project", "installation", "meta", "carbon_offset"]),
         body in any_body(),
     ) {
-        match Event::from_slice(name, &body) {
+        let owned = Event::from_slice(name, &body);
+        prop_assert_eq!(
+            icr_webhooks::borrowed::Event::from_slice(name, &body).map(icr_webhooks::borrowed::Event::into_owned),
+            owned.clone()
+        );
+        match owned {
             Ok(event) => {
                 prop_assert_eq!(event.name(), name);
                 let written = serde_json::to_vec(&event).unwrap();

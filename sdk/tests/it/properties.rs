@@ -133,6 +133,9 @@ proptest! {
         for receiver in [&signed, &unsigned] {
             let _ = receiver.receive(&headers, body.clone());
             let _ = receiver.verify(&headers, &body);
+            if let Ok(info) = receiver.check(&headers, body.clone()) {
+                let _ = info.parse_borrowed();
+            }
             for (_, value) in &headers {
                 let _ = receiver.verify_signature(Some(value), &body);
             }
@@ -148,6 +151,7 @@ proptest! {
             let _ = Signature::from_header(value);
             let _ = std::str::from_utf8(value).map(str::parse::<DeliveryId>);
             let _ = icr_webhooks::Event::from_slice(name, &body);
+            let _ = icr_webhooks::borrowed::Event::from_slice(name, &body);
         }
         let _ = form_body(&body);
 

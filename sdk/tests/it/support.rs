@@ -133,11 +133,28 @@ impl Wire {
         self
     }
 
-    /// Receives the delivery with `receiver`.
+    /// Receives the delivery with `receiver`, checking on the way that
+    /// [`Receiver::check`] and the borrowed parse give the same outcome.
+    #[track_caller]
     pub(crate) fn receive(
         &self,
         receiver: &Receiver,
     ) -> Result<icr_webhooks::Delivery, ReceiveError> {
-        receiver.receive(&self.headers, self.body.clone())
+        let delivery = receiver.receive(&self.headers, self.body.clone());
+        let borrowed = receiver
+            .check(&self.headers, self.body.clone())
+            .and_then(|info| {
+                info.parse_borrowed()
+                    .map(icr_webhooks::borrowed::Event::into_owned)
+            });
+        assert_eq!(
+            borrowed,
+            delivery
+                .as_ref()
+                .map(|d| d.event.clone())
+                .map_err(Clone::clone),
+            "check + parse_borrowed disagree with receive"
+        );
+        delivery
     }
 }

@@ -86,13 +86,13 @@ impl ::serde::Serialize for DoorEvent {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for DoorEvent {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for DoorEvent {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `DoorEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
         matches!(tag, "opened" | "closed")
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {

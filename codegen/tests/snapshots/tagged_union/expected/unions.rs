@@ -72,13 +72,13 @@ impl ::serde::Serialize for Destination {
         }
     }
 }
-impl ::icr_webhooks::__private::TaggedUnion for Destination {
+impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for Destination {
     const TAG: &'static str = "kind";
     const EXPECTING: &'static str = "a `Destination` object told apart by `kind`";
     fn is_known(tag: &str) -> bool {
         matches!(tag, "inventory" | "external_registry")
     }
-    fn known<'de, A: ::serde::de::MapAccess<'de>>(
+    fn known<A: ::serde::de::MapAccess<'de>>(
         tag: &str,
         map: A,
     ) -> ::std::result::Result<Self, A::Error> {
