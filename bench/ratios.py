@@ -48,7 +48,8 @@ ROWS = [
 # The string type of the model, from `cargo bench -p icr-webhooks --bench
 # models`: each hand-written tree vs `serde_json::Value` on the same bytes.
 MODELS = [
-    ("typed", "the SDK's typed parse"),
+    ("typed", "the SDK's typed parse, owned"),
+    ("typed_borrowed", "the SDK's typed parse, borrowed"),
     ("compact", "same tree, CompactString (shipped)"),
     ("string", "same tree, String (typify's)"),
     ("cow", "same tree, borrowed Cow<str>"),

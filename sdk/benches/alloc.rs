@@ -3,7 +3,8 @@
 //! same payload allocates by itself. The difference is the receive path's
 //! own cost: for a JSON body a few dozen bytes whatever the body's size
 //! (the body is never copied); for a form body, one decode buffer (sized by
-//! the form body).
+//! the form body). The last two columns are the same delivery through
+//! `Receiver::check` and the borrowed parse.
 //!
 //! `cargo bench -p icr-webhooks --bench alloc`
 #![allow(
@@ -30,8 +31,16 @@ fn main() {
     let receiver = Receiver::new(SECRET).unwrap();
     let secret = Secret::new(SECRET);
     println!(
-        "{:8} {:5} {:>9} {:>8} {:>10} {:>14} {:>14}",
-        "payload", "body", "body B", "blocks", "bytes", "parse alone B", "receive extra B"
+        "{:8} {:5} {:>9} {:>8} {:>10} {:>14} {:>14} {:>15} {:>16}",
+        "payload",
+        "body",
+        "body B",
+        "blocks",
+        "bytes",
+        "parse alone B",
+        "receive extra B",
+        "borrowed blocks",
+        "borrowed bytes"
     );
     for (label, json) in FIXTURES {
         for (kind, body, media) in [
@@ -66,8 +75,17 @@ fn main() {
             let blocks = after.total_blocks - before.total_blocks;
             let bytes = after.total_bytes - before.total_bytes;
             let extra = bytes.saturating_sub(parse_bytes);
+            // The same delivery through `check` and the borrowed parse.
+            let before = dhat::HeapStats::get();
+            let info = receiver.check(&headers, body.clone()).unwrap();
+            let event = info.parse_borrowed().unwrap();
+            let after = dhat::HeapStats::get();
+            drop(event);
+            drop(info);
+            let borrowed_blocks = after.total_blocks - before.total_blocks;
+            let borrowed_bytes = after.total_bytes - before.total_bytes;
             println!(
-                "{label:8} {kind:5} {:>9} {blocks:>8} {bytes:>10} {parse_bytes:>14} {extra:>14}",
+                "{label:8} {kind:5} {:>9} {blocks:>8} {bytes:>10} {parse_bytes:>14} {extra:>14} {borrowed_blocks:>15} {borrowed_bytes:>16}",
                 body.len()
             );
             match kind {

@@ -5,10 +5,10 @@
 //! `serde_json::Value`.
 //!
 //! - `string`: `String`, what typify emits.
-//! - `compact`: `CompactString`, what the SDK ships (the real `typed` row
-//!   should match it; it calibrates the hand-written tree).
-//! - `cow`: `Cow<str>` borrowed from the body, as a borrowed `Event<'a>`
-//!   would be (it stays correct on escaped strings).
+//! - `compact`: `CompactString`, what the owned model ships (the real
+//!   `typed` row should match it; it calibrates the hand-written tree).
+//! - `cow`: `Cow<str>` borrowed from the body, as `Text<'a>` in the
+//!   borrowed model is (the real `typed_borrowed` row should match it).
 //! - `borrowed`: `&str`, zero-copy; an upper bound only, since it refuses
 //!   any string with an escape in it.
 //! - `ignored`: `serde::de::IgnoredAny`, serde_json's tokenizer with
@@ -115,6 +115,16 @@ fn models(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("typed", label), body, |b, body| {
             b.iter(|| Event::from_slice("credit_transfer", black_box(body)).unwrap());
         });
+        group.bench_with_input(
+            BenchmarkId::new("typed_borrowed", label),
+            body,
+            |b, body| {
+                b.iter(|| {
+                    icr_webhooks::borrowed::Event::from_slice("credit_transfer", black_box(body))
+                        .unwrap()
+                });
+            },
+        );
         macro_rules! model {
             ($name:literal, $ty:ty) => {
                 group.bench_with_input(BenchmarkId::new($name, label), body, |b, body| {
