@@ -14,6 +14,7 @@
 #
 #   bench/compare-octokit.sh
 #   ROUNDS=15 MILLIS=800 bench/compare-octokit.sh
+#   BORROWED=1 bench/compare-octokit.sh     # the SDK's borrowed parse
 #
 # Settings (environment): ROUNDS (11), MILLIS (500), SLICES (5), WARMUP_MILLIS (150),
 # SECRET, FIXTURES (space-separated files), BENCH_NODE_DIR (keep the npm
@@ -42,6 +43,14 @@ cargo build --release --locked --quiet --manifest-path "$REPO_ROOT/Cargo.toml" \
     -p icr-webhooks --example verify_parse
 sdk_bin=$(target_dir)/release/examples/verify_parse
 deps=$(install_octokit)
+
+# BORROWED=1: the SDK parses into the borrowed types instead of the owned.
+sdk_flags=()
+parse_label="Event::from_slice"
+if [[ "${BORROWED:-0}" == 1 ]]; then
+    sdk_flags=(--borrowed)
+    parse_label="borrowed::Event::from_slice"
+fi
 
 results=$WORK/results.jsonl
 : >"$results"
@@ -73,13 +82,13 @@ done
 log "$ROUNDS interleaved rounds of ${MILLIS} ms (in $SLICES slices) per file and side, after ${WARMUP_MILLIS} ms of warm-up"
 for ((round = 1; round <= ROUNDS; round++)); do
     record sdk "$round" "$sdk_bin" --secret "$SECRET" --millis "$MILLIS" --slices "$SLICES" \
-        --warmup-millis "$WARMUP_MILLIS" "${fixtures[@]}"
+        --warmup-millis "$WARMUP_MILLIS" "${sdk_flags[@]}" "${fixtures[@]}"
     record octokit "$round" node "$BENCH_DIR/octokit-verify.mjs" --deps "$deps" --secret "$SECRET" \
         --millis "$MILLIS" --slices "$SLICES" --warmup-millis "$WARMUP_MILLIS" "${peer_args[@]}"
     log "  round $round/$ROUNDS done"
 done
 
-echo "verify + parse: SDK (verify_signature + typed Event::from_slice) vs" \
+echo "verify + parse: SDK (verify_signature + typed $parse_label) vs" \
     "@octokit/webhooks-methods $OCTOKIT_METHODS_VERSION (verify + JSON.parse), node $(node --version)," \
     "$ROUNDS interleaved rounds of ${MILLIS} ms per file and side, fastest of $SLICES slices per round;" \
     "MB = 10^6 body bytes"

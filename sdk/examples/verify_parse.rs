@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p icr-webhooks --example verify_parse -- \
-//!     --secret s3cr3t --event credit_transfer --millis 500 --slices 5 --warmup-millis 100 \
+//!     --secret s3cr3t --event credit_transfer --millis 500 --slices 5 --warmup-millis 100 [--borrowed] \
 //!     sdk/benches/fixtures/credit_transfer_4k.json sdk/benches/fixtures/credit_transfer_64k.json
 //! ```
 //!
@@ -12,7 +12,8 @@
 //!   checks that `X-ICR-Signature-256` value against the exact bytes with
 //!   [`Receiver::verify_signature`] (header parse and constant-time compare
 //!   included) and parses the same bytes with [`Event::from_slice`], as a
-//!   receiver does per delivery. A body that does not parse as a known
+//!   receiver does per delivery (with `--borrowed`, the borrowed
+//!   [`borrowed::Event::from_slice`] instead). A body that does not parse as a known
 //!   event/action is refused before timing: the `Unknown` path is cheaper.
 //! - The timed `--millis` are cut into `--slices` equal slices. On a shared
 //!   machine a neighbour can only slow a slice down, so the fastest slice is
@@ -31,7 +32,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use icr_webhooks::{Event, Receiver, Secret};
+use icr_webhooks::{Event, ParseError, Receiver, Secret, borrowed};
 
 /// What to measure, from the command line.
 #[derive(Debug)]
@@ -41,11 +42,12 @@ struct Args {
     millis: u64,
     slices: u32,
     warmup_millis: u64,
+    borrowed: bool,
     files: Vec<PathBuf>,
 }
 
 const USAGE: &str = "usage: verify_parse [--secret S] [--event NAME] [--millis MS] \
-                     [--slices N] [--warmup-millis MS] FILE...";
+                     [--slices N] [--warmup-millis MS] [--borrowed] FILE...";
 
 fn main() -> ExitCode {
     match run() {
@@ -64,15 +66,14 @@ fn run() -> anyhow::Result<()> {
     for file in &args.files {
         let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let signature = secret.sign(&body).to_string();
-        let key = check_once(&receiver, &args.event, signature.as_bytes(), &body)
+        let key = check_once(&receiver, &args, signature.as_bytes(), &body)
             .with_context(|| format!("checking {}", file.display()))?;
         let warmup = Duration::from_millis(args.warmup_millis);
-        measure(&receiver, &args.event, signature.as_bytes(), &body, warmup)?;
+        measure(&receiver, &args, signature.as_bytes(), &body, warmup)?;
         let slice = Duration::from_millis(args.millis) / args.slices.max(1);
         let (mut iterations, mut seconds, mut best_ns) = (0_u64, 0.0_f64, f64::INFINITY);
         for _ in 0..args.slices.max(1) {
-            let (done, elapsed) =
-                measure(&receiver, &args.event, signature.as_bytes(), &body, slice)?;
+            let (done, elapsed) = measure(&receiver, &args, signature.as_bytes(), &body, slice)?;
             iterations += done;
             seconds += elapsed.as_secs_f64();
             best_ns = best_ns.min(elapsed.as_secs_f64() * 1e9 / done as f64);
@@ -101,6 +102,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
         millis: 500,
         slices: 5,
         warmup_millis: 100,
+        borrowed: false,
         files: Vec::new(),
     };
     while let Some(arg) = args.next() {
@@ -118,6 +120,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
                     .parse()
                     .context("--warmup-millis")?;
             }
+            "--borrowed" => parsed.borrowed = true,
             "-h" | "--help" => bail!("{USAGE}"),
             flag if flag.starts_with("--") => bail!("unknown option `{flag}`; {USAGE}"),
             _ => parsed.files.push(PathBuf::from(arg)),
@@ -133,12 +136,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
 /// not verify, or parses only as an unknown event or action, is an error.
 fn check_once(
     receiver: &Receiver,
-    event: &str,
+    args: &Args,
     signature: &[u8],
     body: &[u8],
 ) -> anyhow::Result<String> {
     receiver.verify_signature(Some(signature), body)?;
-    let parsed = Event::from_slice(event, body)?;
+    let parsed = Event::from_slice(&args.event, body)?;
+    if args.borrowed && borrowed::Event::from_slice(&args.event, body)?.into_owned() != parsed {
+        bail!("the borrowed parse differs from the owned one");
+    }
     if !parsed.is_known() {
         bail!("parses as an unknown event or action; the timing would not be the typed path");
     }
@@ -153,10 +159,29 @@ fn check_once(
 /// batch of about 256 KiB of body so that reading it costs nothing measurable.
 fn measure(
     receiver: &Receiver,
-    event: &str,
+    args: &Args,
     signature: &[u8],
     body: &[u8],
     budget: Duration,
+) -> anyhow::Result<(u64, Duration)> {
+    if args.borrowed {
+        measure_with(receiver, signature, body, budget, |body| {
+            borrowed::Event::from_slice(black_box(&args.event), body).map(drop)
+        })
+    } else {
+        measure_with(receiver, signature, body, budget, |body| {
+            Event::from_slice(black_box(&args.event), body).map(drop)
+        })
+    }
+}
+
+/// [`measure`] with the parse given.
+fn measure_with(
+    receiver: &Receiver,
+    signature: &[u8],
+    body: &[u8],
+    budget: Duration,
+    parse: impl Fn(&[u8]) -> Result<(), ParseError>,
 ) -> anyhow::Result<(u64, Duration)> {
     let batch = (256 * 1024 / body.len().max(1)).clamp(1, 1024);
     let started = Instant::now();
@@ -164,8 +189,7 @@ fn measure(
     loop {
         for _ in 0..batch {
             receiver.verify_signature(Some(black_box(signature)), black_box(body))?;
-            let parsed = Event::from_slice(black_box(event), black_box(body))?;
-            drop(black_box(parsed));
+            parse(black_box(body))?;
         }
         iterations += batch as u64;
         let elapsed = started.elapsed();
