@@ -104,6 +104,15 @@
 //!   the body of a `form` delivery.
 //! - [`Event::from_slice`] parses a payload given its event name.
 //!
+//! # Borrowed payloads
+//!
+//! [`borrowed`] holds the same model with [`Text`] fields that point into
+//! the body instead of owning a copy: [`Receiver::check`] runs every check
+//! but the typed parse, and [`DeliveryInfo::parse_borrowed`] parses into a
+//! [`borrowed::Event`] with the same outcome and errors as
+//! [`Receiver::receive`]. It is the faster parse and allocates less;
+//! `into_owned()` gives the owned value.
+//!
 //! # Features
 //!
 //! | feature | default | what it adds |
