@@ -145,7 +145,7 @@ pub fn emit(model: &Model, items: &[syn::Item]) -> TokenStream {
     };
     let event = event_enum(model, Some(&lifetimes));
     quote! {
-        #![doc = " Borrowed payload types: the typed model with [`Text`](::icr_webhooks::Text) in place of `CompactString`, pointing into the body instead of copying it. Types that hold no string are the owned ones, re-exported; `into_owned` converts to the owned model."]
+        #![doc = " Borrowed payload types: the typed model with [`Text`](::icr_webhooks::Text) in place of `CompactString`, pointing into the body instead of copying it (see [`Text`](::icr_webhooks::Text) for the strings that are copies). Types without text fields are the owned ones, re-exported; `into_owned` converts to the owned model."]
         #[allow(unused_imports)]
         use super::*;
 

@@ -11,12 +11,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A string of a [`borrowed`](crate::borrowed) payload.
 ///
-/// Parsing a borrowed payload copies no string that it can point into the
-/// body instead: a JSON string without escapes (`"acme-airlines"`) becomes a
-/// slice of the body, and only one with an escape (`"caf\u00e9"`, `"a\"b"`)
-/// is decoded into an owned copy. Either way it reads as a `&str`: `Text`
-/// derefs to `str`, compares with `str` and `String`, and prints as the
-/// string.
+/// A JSON string without escapes (`"acme-airlines"`) becomes a slice of the
+/// body; one with an escape (`"caf\u00e9"`, `"a\"b"`) is decoded into an
+/// owned copy. So is every string of an object member that comes before the
+/// tag of a tagged union (`action`, or `kind` in `TransferDestination`): the
+/// parser holds those members as JSON values until the tag says which type
+/// they belong to. ICR writes the tag first, so in its deliveries only
+/// escaped strings are copies; [`is_borrowed`](Self::is_borrowed) tells.
+/// Either way a `Text` reads as a `&str`: it derefs to `str`, compares with
+/// `str` and `String` (both ways round), and prints as the string.
 ///
 /// ```
 /// use icr_webhooks::Text;
@@ -123,6 +126,12 @@ impl PartialEq<String> for Text<'_> {
 impl PartialEq<Text<'_>> for str {
     fn eq(&self, other: &Text<'_>) -> bool {
         *self == *other.0
+    }
+}
+
+impl PartialEq<Text<'_>> for String {
+    fn eq(&self, other: &Text<'_>) -> bool {
+        **self == *other.0
     }
 }
 
@@ -233,6 +242,7 @@ mod tests {
         assert_eq!(text, "offsets-2026");
         assert_eq!("offsets-2026", text);
         assert_eq!(text, "offsets-2026".to_owned());
+        assert_eq!("offsets-2026".to_owned(), text);
         assert_eq!(text.len(), 12);
         assert_eq!(format!("{text}|{text:?}"), "offsets-2026|\"offsets-2026\"");
         assert_eq!(String::from(text.clone()), "offsets-2026");

@@ -622,3 +622,57 @@ fn the_tag_may_come_anywhere_in_the_object() {
         assert_eq!(parsed, original, "{}", example.file);
     }
 }
+
+/// `(sender.login, transfer.node_id)` of a borrowed `credit_transfer.completed`:
+/// each one's text and whether it points into the body.
+fn borrowed_fields(json: &[u8]) -> [(String, bool); 2] {
+    use icr_webhooks::borrowed;
+    match borrowed::Event::from_slice("credit_transfer", json).unwrap() {
+        borrowed::Event::CreditTransfer(borrowed::CreditTransferEvent::Completed(done)) => [
+            (
+                done.sender.login.to_string(),
+                done.sender.login.is_borrowed(),
+            ),
+            (
+                done.transfer.node_id.to_string(),
+                done.transfer.node_id.is_borrowed(),
+            ),
+        ],
+        other => panic!("wrong variant: {other:?}"),
+    }
+}
+
+#[test]
+fn borrowed_strings_are_copies_only_when_escaped_or_before_the_tag() {
+    let text = String::from_utf8(example("credit_transfer.completed").bytes).unwrap();
+    let login = ("aino.virtanen".to_owned(), true);
+    let node_id = ("TRF_kwDOAAFYtQ".to_owned(), true);
+    // As ICR writes it, `action` first: both point into the body.
+    assert_eq!(
+        borrowed_fields(text.as_bytes()),
+        [login.clone(), node_id.clone()]
+    );
+    // An escaped string is decoded into a copy; the others still borrow.
+    let escaped = text.replace("\"aino.virtanen\"", "\"aino.virtan\\u0065n\"");
+    assert_eq!(
+        borrowed_fields(escaped.as_bytes()),
+        [("aino.virtanen".to_owned(), false), node_id.clone()]
+    );
+    // `action` last: every member before it was held as a JSON value, so
+    // its strings are copies. The values are the same.
+    let without = text.replacen("\"action\": \"completed\",", "", 1);
+    let last = format!(
+        "{},\"action\":\"completed\"}}",
+        without.trim_end().strip_suffix('}').unwrap()
+    );
+    assert_eq!(
+        borrowed_fields(last.as_bytes()),
+        [
+            ("aino.virtanen".to_owned(), false),
+            ("TRF_kwDOAAFYtQ".to_owned(), false)
+        ]
+    );
+    for json in [&text, &escaped, &last] {
+        both("credit_transfer", json.as_bytes()).unwrap();
+    }
+}
