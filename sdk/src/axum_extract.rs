@@ -1,6 +1,7 @@
 //! The axum integration (feature `axum`): [`Delivery`] as an extractor that
 //! reads the body under the receiver's limit and within a time limit
-//! ([`BodyTimeout`]) and checks it, [`Once`], which adds exactly-once
+//! ([`BodyTimeout`]) and checks it, [`DeliveryInfo`], the same without the
+//! typed parse (for the borrowed types), [`Once`], which adds exactly-once
 //! processing over an [`ExactlyOnce`], and their rejections, which answer
 //! with the right status.
 
@@ -13,13 +14,13 @@ use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::BodyExt;
 
-use crate::{Claim, Claimed, Delivery, ExactlyOnce, ReceiveError, Receiver};
+use crate::{Claim, Claimed, Delivery, DeliveryInfo, ExactlyOnce, ReceiveError, Receiver};
 
 /// How long the body may take to arrive by default: 10 s, ICR's own wait
 /// for an answer.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long the [`Delivery`] and [`Once`] extractors wait for the whole
+/// How long the [`Delivery`], [`DeliveryInfo`] and [`Once`] extractors wait for the whole
 /// body, from the moment they start reading it; [`DEFAULT_BODY_TIMEOUT`]
 /// unless set.
 ///
@@ -161,31 +162,84 @@ where
     type Rejection = DeliveryRejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let receiver = Receiver::from_ref(state);
-        let (parts, body) = request.into_parts();
-        let BodyTimeout(timeout) = parts
-            .extensions
-            .get::<BodyTimeout>()
-            .copied()
-            .unwrap_or_default();
-        let declared = parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok());
-        if let Some(declared) = declared {
-            if let Err(error) = receiver.check_size(declared) {
-                drain_in_background(body);
-                return Err(error.into());
-            }
-        }
-        // Past the deadline the reading future, and the body with all that
-        // was read, is dropped.
-        let body = tokio::time::timeout(timeout, read_limited(body, &receiver, declared))
-            .await
-            .map_err(|_| DeliveryRejection::BodyTimeout { after: timeout })??;
-        Ok(receiver.receive(&parts.headers, body)?)
+        let (receiver, headers, body) = read_request(request, state).await?;
+        Ok(receiver.receive(&headers, body)?)
     }
+}
+
+/// Extracts a [`DeliveryInfo`]: what the [`Delivery`] extractor does, but
+/// for the typed parse ([`Receiver::check`] in place of
+/// [`Receiver::receive`]), so that the handler can parse the payload into
+/// the [borrowed types](crate::borrowed) with
+/// [`DeliveryInfo::parse_borrowed`]. Its error converts into a
+/// [`DeliveryRejection`] with the status `receive` would have given (400).
+///
+/// Like [`Delivery`], it must be the handler's **last** argument.
+///
+/// ```no_run
+/// use axum::{Router, routing::post};
+/// use icr_webhooks::borrowed::Event;
+/// use icr_webhooks::{DeliveryInfo, DeliveryRejection, Receiver};
+///
+/// async fn webhook(info: DeliveryInfo) -> Result<&'static str, DeliveryRejection> {
+///     match info.parse_borrowed()? {
+///         Event::Ping(ping) => println!("ping: {}", ping.zen),
+///         other => println!("{} {:?}", other.name(), other.action()),
+///     }
+///     Ok("ok")
+/// }
+///
+/// let receiver = Receiver::new("whsec_Q7mN4rT8p3Xv2kLs9dE1")?;
+/// let app: Router = Router::new().route("/webhook", post(webhook)).with_state(receiver);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+impl<S> FromRequest<S> for DeliveryInfo
+where
+    Receiver: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = DeliveryRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (receiver, headers, body) = read_request(request, state).await?;
+        Ok(receiver.check(&headers, body)?)
+    }
+}
+
+/// The receiver from the state, the headers and the body, read under the
+/// size limit and within the [`BodyTimeout`].
+async fn read_request<S>(
+    request: Request,
+    state: &S,
+) -> Result<(Receiver, http::HeaderMap, Bytes), DeliveryRejection>
+where
+    Receiver: FromRef<S>,
+{
+    let receiver = Receiver::from_ref(state);
+    let (parts, body) = request.into_parts();
+    let BodyTimeout(timeout) = parts
+        .extensions
+        .get::<BodyTimeout>()
+        .copied()
+        .unwrap_or_default();
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if let Some(declared) = declared {
+        if let Err(error) = receiver.check_size(declared) {
+            drain_in_background(body);
+            return Err(error.into());
+        }
+    }
+    // Past the deadline the reading future, and the body with all that
+    // was read, is dropped.
+    let body = tokio::time::timeout(timeout, read_limited(body, &receiver, declared))
+        .await
+        .map_err(|_| DeliveryRejection::BodyTimeout { after: timeout })??;
+    Ok((receiver, parts.headers, body))
 }
 
 /// A verified delivery that has not been processed yet, with the [`Claim`]

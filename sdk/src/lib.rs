@@ -117,7 +117,7 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `axum` | no | [`Delivery`] as an axum 0.8 extractor (`FromRequest`) that reads the body under the size limit and within `BodyTimeout`, `Once`, the same with exactly-once processing, and `DeliveryRejection` / `OnceRejection`, which answer with the right status |
+//! | `axum` | no | [`Delivery`] as an axum 0.8 extractor (`FromRequest`) that reads the body under the size limit and within `BodyTimeout`, [`DeliveryInfo`], the same without the typed parse (for [`DeliveryInfo::parse_borrowed`]), `Once`, the same with exactly-once processing, and `DeliveryRejection` / `OnceRejection`, which answer with the right status |
 #![cfg_attr(
     feature = "axum",
     doc = "\nWith `axum`, a handler takes a [`Delivery`] as its last argument; the \

@@ -1,5 +1,6 @@
-//! The axum extractor over a real loopback socket: good deliveries reach
-//! the handler as their exact type, bad ones get their status before it,
+//! The axum extractors over a real loopback socket: good deliveries reach
+//! the handler as their exact type (owned, or borrowed through the
+//! `DeliveryInfo` extractor), bad ones get their status before it,
 //! and a 100 MiB chunked body is refused with the server's memory bounded.
 
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use icr_webhooks::types::CreditTransferEvent;
-use icr_webhooks::{Delivery, Event, Receiver, header};
+use icr_webhooks::{Delivery, DeliveryInfo, DeliveryRejection, Event, Receiver, header};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -42,6 +43,43 @@ async fn start(receiver: Receiver) -> (SocketAddr, mpsc::UnboundedReceiver<Deliv
         .with_state(App { receiver, seen });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (addr, deliveries)
+}
+
+async fn borrowed_webhook(
+    State(seen): State<mpsc::UnboundedSender<Event>>,
+    info: DeliveryInfo,
+) -> Result<StatusCode, DeliveryRejection> {
+    let event = info.parse_borrowed()?;
+    seen.send(event.into_owned()).unwrap();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A server whose handler takes a [`DeliveryInfo`] and parses the borrowed
+/// types, and the events it saw (owned, to compare).
+async fn start_borrowed(receiver: Receiver) -> (SocketAddr, mpsc::UnboundedReceiver<Event>) {
+    #[derive(Clone)]
+    struct Borrowing {
+        receiver: Receiver,
+        seen: mpsc::UnboundedSender<Event>,
+    }
+    impl FromRef<Borrowing> for Receiver {
+        fn from_ref(state: &Borrowing) -> Self {
+            state.receiver.clone()
+        }
+    }
+    impl FromRef<Borrowing> for mpsc::UnboundedSender<Event> {
+        fn from_ref(state: &Borrowing) -> Self {
+            state.seen.clone()
+        }
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (seen, events) = mpsc::unbounded_channel();
+    let app = axum::Router::new()
+        .route("/webhook", post(borrowed_webhook))
+        .with_state(Borrowing { receiver, seen });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, events)
 }
 
 pub(crate) fn runtime() -> tokio::runtime::Runtime {
@@ -190,6 +228,65 @@ fn good_deliveries_reach_the_handler_typed() {
     });
 }
 
+/// Deliveries refused by one of the contract's checks, with the status and
+/// text each is answered with.
+fn bad_cases() -> Vec<(&'static str, Wire, u16, &'static str)> {
+    let ping = example("ping.json");
+    let truncated = Wire::json("ping", ping[..ping.len() / 2].to_vec());
+    vec![
+        (
+            "no signature",
+            Wire::ping().without(header::SIGNATURE_256),
+            401,
+            "missing `X-ICR-Signature-256` header",
+        ),
+        (
+            "malformed signature",
+            Wire::ping().with(header::SIGNATURE_256, "sha1=00"),
+            401,
+            "malformed `X-ICR-Signature-256` header: expected `sha256=` and 64 hex digits",
+        ),
+        (
+            "signature mismatch",
+            Wire::ping().signed_with("whsec_other"),
+            401,
+            "signature does not match the body with any configured secret",
+        ),
+        (
+            "wrong content type",
+            Wire::ping().with(header::CONTENT_TYPE, "text/plain"),
+            415,
+            "unsupported content type `text/plain`: expected `application/json` or `application/x-www-form-urlencoded`",
+        ),
+        (
+            "missing event",
+            Wire::ping().without(header::EVENT),
+            400,
+            "missing `X-ICR-Event` header",
+        ),
+        (
+            "malformed GUID",
+            Wire::ping().with(header::DELIVERY, "1234"),
+            400,
+            "malformed `X-ICR-Delivery` header: expected a hyphenated UUID",
+        ),
+        (
+            "form without payload",
+            Wire::json("ping", b"zen=1".to_vec())
+                .with(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            400,
+            "form body without a `payload` field",
+        ),
+        ("malformed JSON", truncated, 400, "malformed JSON payload"),
+        (
+            "wrong shape",
+            Wire::json("ping", br#"{"zen": 1}"#.to_vec()),
+            400,
+            "ping payload does not fit its type at `zen`",
+        ),
+    ]
+}
+
 #[test]
 fn bad_deliveries_get_their_status_before_the_handler() {
     runtime().block_on(async {
@@ -201,60 +298,12 @@ fn bad_deliveries_get_their_status_before_the_handler() {
         let (addr, mut seen) = start(receiver()).await;
         let (small_addr, mut small_seen) = start(small).await;
         let ping = example("ping.json");
-        let truncated = Wire::json("ping", ping[..ping.len() / 2].to_vec());
-        let cases = [
-            (
-                "no signature",
-                Wire::ping().without(header::SIGNATURE_256),
-                401,
-                "missing `X-ICR-Signature-256` header",
-            ),
-            (
-                "malformed signature",
-                Wire::ping().with(header::SIGNATURE_256, "sha1=00"),
-                401,
-                "malformed `X-ICR-Signature-256` header: expected `sha256=` and 64 hex digits",
-            ),
-            (
-                "signature mismatch",
-                Wire::ping().signed_with("whsec_other"),
-                401,
-                "signature does not match the body with any configured secret",
-            ),
-            (
-                "wrong content type",
-                Wire::ping().with(header::CONTENT_TYPE, "text/plain"),
-                415,
-                "unsupported content type `text/plain`: expected `application/json` or `application/x-www-form-urlencoded`",
-            ),
-            (
-                "missing event",
-                Wire::ping().without(header::EVENT),
-                400,
-                "missing `X-ICR-Event` header",
-            ),
-            (
-                "malformed GUID",
-                Wire::ping().with(header::DELIVERY, "1234"),
-                400,
-                "malformed `X-ICR-Delivery` header: expected a hyphenated UUID",
-            ),
-            (
-                "form without payload",
-                Wire::json("ping", b"zen=1".to_vec()).with(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
-                400,
-                "form body without a `payload` field",
-            ),
-            ("malformed JSON", truncated, 400, "malformed JSON payload"),
-            (
-                "wrong shape",
-                Wire::json("ping", br#"{"zen": 1}"#.to_vec()),
-                400,
-                "ping payload does not fit its type at `zen`",
-            ),
-        ];
-        for (name, wire, status, reason) in cases {
-            assert_eq!(send(addr, &wire).await, (status, reason.to_owned()), "{name}");
+        for (name, wire, status, reason) in bad_cases() {
+            assert_eq!(
+                send(addr, &wire).await,
+                (status, reason.to_owned()),
+                "{name}"
+            );
         }
         assert_eq!(
             seen.try_recv().unwrap_err(),
@@ -273,14 +322,24 @@ fn bad_deliveries_get_their_status_before_the_handler() {
         );
         // Over the limit while streaming, without a Content-Length.
         let streamed = head(small_addr, &big.headers, "Transfer-Encoding: chunked");
-        assert_eq!(send_raw(small_addr, &streamed, &chunked(&big.body, 256)).await.0, 413);
+        assert_eq!(
+            send_raw(small_addr, &streamed, &chunked(&big.body, 256))
+                .await
+                .0,
+            413
+        );
         // Exactly the limit is accepted, both ways.
         let mut exact = ping.clone();
         exact.resize(1024, b' ');
         let exact = Wire::json("ping", exact);
         assert_eq!(send(small_addr, &exact).await.0, 204);
         let exact_streamed = head(small_addr, &exact.headers, "Transfer-Encoding: chunked");
-        assert_eq!(send_raw(small_addr, &exact_streamed, &chunked(&exact.body, 256)).await.0, 204);
+        assert_eq!(
+            send_raw(small_addr, &exact_streamed, &chunked(&exact.body, 256))
+                .await
+                .0,
+            204
+        );
         assert_eq!(small_seen.try_recv().unwrap().info.body.len(), 1024);
         assert_eq!(small_seen.try_recv().unwrap().info.body.len(), 1024);
         assert_eq!(
@@ -410,6 +469,52 @@ fn refuse_100_mib_and_measure() {
         assert_eq!(
             seen.try_recv().unwrap_err(),
             tokio::sync::mpsc::error::TryRecvError::Empty
+        );
+    });
+}
+
+#[test]
+fn the_delivery_info_extractor_and_borrowed_parse_answer_as_delivery_does() {
+    runtime().block_on(async {
+        let (addr, mut seen) = start(receiver()).await;
+        let (borrowed_addr, mut borrowed_seen) = start_borrowed(receiver()).await;
+        let good = [
+            Wire::transfer_completed(),
+            Wire::form("ping", &example("ping.json")),
+        ];
+        for wire in &good {
+            assert_eq!(send(borrowed_addr, wire).await, (204, String::new()));
+            assert_eq!(send(addr, wire).await, (204, String::new()));
+            assert_eq!(
+                borrowed_seen.try_recv().unwrap(),
+                seen.try_recv().unwrap().event
+            );
+        }
+        let wire = Wire::transfer_completed();
+        let pieces = head(borrowed_addr, &wire.headers, "Transfer-Encoding: chunked");
+        assert_eq!(
+            send_raw(borrowed_addr, &pieces, &chunked(&wire.body, 100))
+                .await
+                .0,
+            204
+        );
+        assert!(matches!(
+            borrowed_seen.try_recv().unwrap(),
+            Event::CreditTransfer(CreditTransferEvent::Completed(_))
+        ));
+        // Every refusal, whether by the extractor or by the handler's
+        // parse, is the answer the `Delivery` extractor gives.
+        for (name, wire, status, reason) in bad_cases() {
+            assert_eq!(
+                send(borrowed_addr, &wire).await,
+                (status, reason.to_owned()),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            borrowed_seen.try_recv().unwrap_err(),
+            tokio::sync::mpsc::error::TryRecvError::Empty,
+            "a bad delivery reached the channel"
         );
     });
 }
