@@ -13,6 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
+use futures_util::FutureExt as _;
+use icr_webhooks::once::{Begin, DEFAULT_LEASE, DeliveryKey};
 use icr_webhooks::{
     BodyTimeout, DEFAULT_BODY_TIMEOUT, DeliveryId, DeliveryStore, ExactlyOnce, MemoryStore, Once,
     OnceRejection, Receiver,
@@ -112,9 +114,11 @@ impl FailRate {
         if self.rate <= 0.0 || !self.picks(id) {
             return false;
         }
-        match self.failed.begin(id) {
-            icr_webhooks::Begin::New => {
-                self.failed.complete(id);
+        // A `MemoryStore` answers at once: its futures are ready when made.
+        let key = DeliveryKey::new(None, id.clone());
+        match self.failed.begin(&key, DEFAULT_LEASE).now_or_never() {
+            Some(Ok(Begin::New(lease))) => {
+                let _ = self.failed.complete(&key, lease.token).now_or_never();
                 true
             }
             _ => false,
@@ -278,8 +282,10 @@ async fn handle(State(state): State<ListenState>, once: Result<Once, OnceRejecti
     // all the same.
     let _ = state.accepted.send(accepted);
     state.counts.processed.fetch_add(1, Ordering::Relaxed);
-    claim.complete();
-    (StatusCode::OK, "ok").into_response()
+    match claim.complete().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response(),
+    }
 }
 
 #[cfg(test)]

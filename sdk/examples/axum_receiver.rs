@@ -90,7 +90,9 @@ async fn webhook(State(app): State<App>, once: Result<Once, OnceRejection>) -> R
             Ok(_) => {
                 let line = serde_json::json!({ "delivery": id.as_str(), "event": event, "action": action });
                 println!("{line}");
-                claim.complete();
+                if let Err(error) = claim.complete().await {
+                    eprintln!("delivery {id} not recorded as done: {error}");
+                }
             }
             // The claim is dropped, so given back: a redelivery is processed.
             Err(error) => {

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::BodyExt;
 
+use crate::once::{AcceptError, Accepted, DeliveryKey, Inbox, StoreError};
 use crate::{Claim, Claimed, Delivery, DeliveryInfo, ExactlyOnce, ReceiveError, Receiver};
 
 /// How long the body may take to arrive by default: 10 s, ICR's own wait
@@ -217,6 +218,16 @@ where
     Receiver: FromRef<S>,
 {
     let receiver = Receiver::from_ref(state);
+    let (headers, body) = read_with(request, &receiver).await?;
+    Ok((receiver, headers, body))
+}
+
+/// The headers and the body, read under `receiver`'s size limit and within
+/// the [`BodyTimeout`].
+async fn read_with(
+    request: Request,
+    receiver: &Receiver,
+) -> Result<(http::HeaderMap, Bytes), DeliveryRejection> {
     let (parts, body) = request.into_parts();
     let BodyTimeout(timeout) = parts
         .extensions
@@ -236,10 +247,10 @@ where
     }
     // Past the deadline the reading future, and the body with all that
     // was read, is dropped.
-    let body = tokio::time::timeout(timeout, read_limited(body, &receiver, declared))
+    let body = tokio::time::timeout(timeout, read_limited(body, receiver, declared))
         .await
         .map_err(|_| DeliveryRejection::BodyTimeout { after: timeout })??;
-    Ok((receiver, parts.headers, body))
+    Ok((parts.headers, body))
 }
 
 /// A verified delivery that has not been processed yet, with the [`Claim`]
@@ -334,6 +345,10 @@ pub enum OnceRejection {
     /// redelivered if that processing fails (409).
     #[error("delivery is being processed; redeliver it later")]
     InProgress,
+    /// The store could not be asked (database down): not acknowledged, so
+    /// that it is redelivered (503).
+    #[error("the delivery store is unavailable")]
+    StoreUnavailable(#[source] StoreError),
 }
 
 impl OnceRejection {
@@ -343,16 +358,19 @@ impl OnceRejection {
             Self::Refused(rejection) => rejection.status(),
             Self::AlreadyProcessed => StatusCode::OK,
             Self::InProgress => StatusCode::CONFLICT,
+            Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     /// A short stable name, in `snake_case`, for logs and metrics: the
-    /// [`DeliveryRejection::code`], `already_processed` or `in_progress`.
+    /// [`DeliveryRejection::code`], `already_processed`, `in_progress` or
+    /// `store_unavailable`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Refused(rejection) => rejection.code(),
             Self::AlreadyProcessed => "already_processed",
             Self::InProgress => "in_progress",
+            Self::StoreUnavailable(_) => "store_unavailable",
         }
     }
 }
@@ -379,11 +397,110 @@ where
         let once = ExactlyOnce::from_ref(state);
         let delivery = Delivery::from_request(request, state).await?;
         let wait = tokio::time::sleep(once.wait());
-        match once.claim_waiting(&delivery.info.id, wait).await {
-            Claimed::New(claim) => Ok(Self(delivery, claim)),
-            Claimed::Done => Err(OnceRejection::AlreadyProcessed),
-            Claimed::InProgress(_) | Claimed::Elsewhere => Err(OnceRejection::InProgress),
+        let key = DeliveryKey::new(delivery.info.hook_id, delivery.info.id.clone());
+        match once.claim_waiting(&key, wait).await {
+            Ok(Claimed::New(claim)) => Ok(Self(delivery, claim)),
+            Ok(Claimed::Done) => Err(OnceRejection::AlreadyProcessed),
+            Ok(Claimed::InProgress(_) | Claimed::Elsewhere) => Err(OnceRejection::InProgress),
+            Err(error) => Err(OnceRejection::StoreUnavailable(error)),
         }
+    }
+}
+
+/// A delivery accepted into the [`Inbox`] taken from the router's state
+/// (`Inbox: FromRef<S>`): *accept, then process* as an extractor.
+///
+/// The body is read as the [`Delivery`] extractor reads it (size limit
+/// while streaming, [`BodyTimeout`]), then [`Inbox::accept`] runs every
+/// check of the contract and writes the delivery durably. The handler runs
+/// only once it is stored; answer with the extractor itself (`202 Accepted`
+/// for a new delivery, `200 OK` for one known already). Refusals answer by
+/// themselves ([`InboxRejection`]): the check's status, or 503 when the
+/// store could not write it.
+///
+/// The inbox's [`Workers`](crate::once::Workers) process it afterwards.
+///
+/// ```no_run
+/// use axum::{Router, routing::post};
+/// use icr_webhooks::once::{Inbox, MemoryStore};
+/// use icr_webhooks::{Enqueued, Receiver};
+///
+/// async fn webhook(enqueued: Enqueued) -> Enqueued {
+///     enqueued
+/// }
+///
+/// let inbox = Inbox::builder(Receiver::new("whsec_Q7mN4rT8p3Xv2kLs9dE1")?, MemoryStore::new()).build();
+/// let app: Router = Router::new().route("/webhook", post(webhook)).with_state(inbox);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub struct Enqueued(pub DeliveryInfo, pub Accepted);
+
+impl IntoResponse for Enqueued {
+    /// `202 Accepted` when stored now, `200 OK` when known already.
+    fn into_response(self) -> Response {
+        match self.1 {
+            Accepted::Stored => (StatusCode::ACCEPTED, "accepted").into_response(),
+            _ => (StatusCode::OK, "already accepted").into_response(),
+        }
+    }
+}
+
+/// Why the [`Enqueued`] extractor answered instead of the handler.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub enum InboxRejection {
+    /// The body could not be read in time or within the limit.
+    #[error(transparent)]
+    Read(#[from] DeliveryRejection),
+    /// A check failed, or the store could not write the delivery (503).
+    #[error(transparent)]
+    Accept(#[from] AcceptError),
+}
+
+impl InboxRejection {
+    /// The status the rejection answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Read(rejection) => rejection.status(),
+            Self::Accept(error) => error.status(),
+        }
+    }
+
+    /// A short stable name for logs and metrics: the
+    /// [`DeliveryRejection::code`] or the [`AcceptError::code`].
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Read(rejection) => rejection.code(),
+            Self::Accept(error) => error.code(),
+        }
+    }
+}
+
+impl IntoResponse for InboxRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Read(rejection) => rejection.into_response(),
+            Self::Accept(error) => (error.status(), error.to_string()).into_response(),
+        }
+    }
+}
+
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+impl<S> FromRequest<S> for Enqueued
+where
+    Inbox: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = InboxRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let inbox = Inbox::from_ref(state);
+        let (headers, body) = read_with(request, inbox.receiver()).await?;
+        let (info, accepted) = inbox.accept(&headers, body).await?;
+        Ok(Self(info, accepted))
     }
 }
 
@@ -470,6 +587,7 @@ mod tests {
         fn check<T: Send + Sync + 'static + std::error::Error>() {}
         check::<DeliveryRejection>();
         check::<OnceRejection>();
+        check::<InboxRejection>();
     }
 
     #[test]

@@ -78,6 +78,12 @@ impl DeliveryId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A GUID already written hyphenated in lower case (as the stores write
+    /// it back).
+    pub(crate) fn from_canonical(text: &str) -> Self {
+        Self(text.to_owned())
+    }
 }
 
 impl FromStr for DeliveryId {

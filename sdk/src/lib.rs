@@ -138,11 +138,11 @@ mod delivery;
 mod error;
 mod form;
 mod headers;
+pub mod once;
 mod parse;
 mod receiver;
 mod router;
 mod secret;
-mod store;
 mod text;
 #[doc(hidden)]
 pub mod __private {
@@ -157,7 +157,10 @@ mod private;
 pub mod types;
 
 #[cfg(feature = "axum")]
-pub use axum_extract::{BodyTimeout, DEFAULT_BODY_TIMEOUT, DeliveryRejection, Once, OnceRejection};
+pub use axum_extract::{
+    BodyTimeout, DEFAULT_BODY_TIMEOUT, DeliveryRejection, Enqueued, InboxRejection, Once,
+    OnceRejection,
+};
 pub use bytes;
 pub use catalogue::{EventPayload, EventSpec, event_spec};
 pub use chrono;
@@ -172,15 +175,15 @@ pub use error::{ConfigError, ReceiveError};
 pub use form::form_body;
 pub use headers::{HeaderSource, header};
 pub use http;
+pub use once::{
+    Begin, Claim, Claimed, DEFAULT_CAPACITY, DEFAULT_DUPLICATE_WAIT, DEFAULT_WINDOW, DeliveryKey,
+    DeliveryStore, ExactlyOnce, Inbox, MemoryStore, MemoryStoreBuilder, Settled, StoreError,
+};
 pub use parse::ParseError;
 pub use receiver::{DEFAULT_MAX_BODY_SIZE, Receiver, ReceiverBuilder};
 pub use router::{BoxError, Outcome, Router};
 pub use secret::{Secret, Signature};
 pub use serde_json;
-pub use store::{
-    Begin, Claim, Claimed, DEFAULT_CAPACITY, DEFAULT_DUPLICATE_WAIT, DEFAULT_WINDOW, DeliveryStore,
-    ExactlyOnce, MemoryStore, MemoryStoreBuilder, Settled,
-};
 pub use text::Text;
 pub use types::Event;
 /// Borrowed payload types: [`borrowed::Event`] and its parts, whose strings

@@ -5,31 +5,19 @@
 //! only ever cause a second processing, never a lost delivery.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use icr_webhooks::{Begin, Claimed, DeliveryId, DeliveryStore, ExactlyOnce, MemoryStore, header};
-use tokio::sync::mpsc;
+use icr_webhooks::once::{Clock, DEFAULT_LEASE, DeliveryKey};
+use icr_webhooks::{Begin, Claimed, DeliveryStore, ExactlyOnce, MemoryStore, header};
 
 use crate::axum_loopback::{runtime, send};
-use crate::server::{Observed, Options, drain, start};
+use crate::server::{Options, drain, start};
 use crate::support::{GUID, Wire};
 
 const ALREADY: (u16, &str) = (200, "delivery already processed");
 
 fn answer(status: u16, text: &str) -> (u16, String) {
     (status, text.to_owned())
-}
-
-/// A store that reports its "in progress" answers on the returned channel.
-fn observed() -> (Observed<MemoryStore>, mpsc::UnboundedReceiver<DeliveryId>) {
-    let (in_progress, seen) = mpsc::unbounded_channel();
-    (
-        Observed {
-            inner: MemoryStore::new(),
-            in_progress,
-        },
-        seen,
-    )
 }
 
 /// The ping delivery with the GUID `n`.
@@ -83,10 +71,9 @@ fn a_tampered_body_under_a_known_guid_is_still_refused() {
 fn concurrent_copies_are_processed_once_and_all_acknowledged() {
     const COPIES: usize = 8;
     runtime().block_on(async {
-        let (store, mut in_progress) = observed();
         let mut server = start(Options {
             gated: true,
-            ..Options::new(store)
+            ..Options::default()
         })
         .await;
         let addr = server.addr;
@@ -103,9 +90,7 @@ fn concurrent_copies_are_processed_once_and_all_acknowledged() {
             })
             .collect();
         // Every copy has found the delivery in progress and waits.
-        for _ in 1..COPIES {
-            assert_eq!(in_progress.recv().await.unwrap().as_str(), GUID);
-        }
+        server.until_waiting(COPIES - 1).await;
         server.gate.add_permits(1);
         assert_eq!(first.await.unwrap(), answer(200, ""));
         for copy in copies {
@@ -137,11 +122,10 @@ fn a_failed_processing_is_processed_again_when_redelivered() {
 #[test]
 fn a_waiting_copy_takes_over_when_the_first_fails() {
     runtime().block_on(async {
-        let (store, mut in_progress) = observed();
         let mut server = start(Options {
             gated: true,
             failures: 1,
-            ..Options::new(store)
+            ..Options::default()
         })
         .await;
         let addr = server.addr;
@@ -155,7 +139,7 @@ fn a_waiting_copy_takes_over_when_the_first_fails() {
             let wire = wire.clone();
             async move { send(addr, &wire).await }
         });
-        assert_eq!(in_progress.recv().await.unwrap().as_str(), GUID);
+        server.until_waiting(1).await;
         // The first fails; the second, woken, claims the delivery itself.
         server.gate.add_permits(2);
         assert_eq!(first.await.unwrap(), answer(500, ""));
@@ -200,16 +184,18 @@ fn a_claim_held_by_another_process_is_answered_409_without_waiting() {
     runtime().block_on(async {
         let shared = Arc::new(MemoryStore::new());
         let mut server = start(Options::new(Arc::clone(&shared))).await;
-        let id: DeliveryId = GUID.parse().unwrap();
+        let key = DeliveryKey::new(Some(60021), GUID.parse().unwrap());
         // Another process sharing the store has claimed the delivery.
-        assert_eq!(shared.begin(&id), Begin::New);
+        let Begin::New(lease) = shared.begin(&key, DEFAULT_LEASE).await.unwrap() else {
+            panic!("not new");
+        };
         let started = Instant::now();
         assert_eq!(
             send(server.addr, &Wire::ping()).await,
             answer(409, "delivery is being processed; redeliver it later")
         );
         assert!(started.elapsed() < icr_webhooks::DEFAULT_DUPLICATE_WAIT);
-        shared.complete(&id);
+        shared.complete(&key, lease.token).await.unwrap();
         assert_eq!(
             send(server.addr, &Wire::ping()).await,
             answer(ALREADY.0, ALREADY.1)
@@ -221,12 +207,12 @@ fn a_claim_held_by_another_process_is_answered_409_without_waiting() {
 #[test]
 fn past_the_window_or_evicted_a_redelivery_is_processed_again() {
     runtime().block_on(async {
-        let now = Arc::new(Mutex::new(Instant::now()));
+        let now = Arc::new(Mutex::new(SystemTime::now()));
         let clock = Arc::clone(&now);
         let store = MemoryStore::builder()
             .window(Duration::from_secs(3600))
             .capacity(2)
-            .clock(move || *clock.lock().unwrap())
+            .clock(Clock::from_fn(move || *clock.lock().unwrap()))
             .build();
         let mut server = start(Options::new(store)).await;
         let addr = server.addr;
@@ -253,30 +239,34 @@ fn past_the_window_or_evicted_a_redelivery_is_processed_again() {
     });
 }
 
-/// Many threads race for the same GUIDs: each GUID is claimed by exactly
-/// one of them, and every other one sees it in progress or done.
+/// Many tasks on several threads race for the same GUIDs: each GUID is
+/// claimed by exactly one of them, and every other one sees it in progress
+/// or done.
 #[test]
-fn racing_threads_claim_each_guid_once() {
-    const THREADS: usize = 8;
+fn racing_tasks_claim_each_guid_once() {
+    const TASKS: usize = 8;
     const GUIDS: u32 = 2000;
     let once = ExactlyOnce::new(MemoryStore::new());
-    let ids: Vec<DeliveryId> = (0..GUIDS)
-        .map(|n| {
-            format!("{n:08x}-0000-4000-8000-000000000000")
-                .parse()
-                .unwrap()
-        })
-        .collect();
-    let claimed: Vec<Vec<u32>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..THREADS)
+    let keys: Arc<Vec<DeliveryKey>> = Arc::new(
+        (0..GUIDS)
+            .map(|n| {
+                let id = format!("{n:08x}-0000-4000-8000-000000000000");
+                DeliveryKey::new(None, id.parse().unwrap())
+            })
+            .collect(),
+    );
+    let claimed: Vec<Vec<u32>> = runtime().block_on(async {
+        let handles: Vec<_> = (0..TASKS)
             .map(|_| {
-                scope.spawn(|| {
+                let once = once.clone();
+                let keys = Arc::clone(&keys);
+                tokio::spawn(async move {
                     let mut mine = Vec::new();
-                    for (n, id) in (0..).zip(&ids) {
-                        match once.claim(id) {
+                    for (n, key) in (0..).zip(keys.iter()) {
+                        match once.claim(key).await.unwrap() {
                             Claimed::New(claim) => {
                                 mine.push(n);
-                                claim.complete();
+                                claim.complete().await.unwrap();
                             }
                             Claimed::Done | Claimed::InProgress(_) => {}
                             Claimed::Elsewhere => panic!("claimed elsewhere"),
@@ -286,7 +276,11 @@ fn racing_threads_claim_each_guid_once() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+        let mut all = Vec::new();
+        for handle in handles {
+            all.push(handle.await.unwrap());
+        }
+        all
     });
     let mut all: Vec<u32> = claimed.into_iter().flatten().collect();
     all.sort_unstable();
@@ -299,31 +293,34 @@ fn racing_threads_claim_each_guid_once() {
 fn claim_waiting_returns_when_the_claim_in_progress_settles() {
     runtime().block_on(async {
         let once = ExactlyOnce::default();
-        let id: DeliveryId = GUID.parse().unwrap();
-        let Claimed::New(claim) = once.claim(&id) else {
+        let key = DeliveryKey::new(None, GUID.parse().unwrap());
+        let Claimed::New(claim) = once.claim(&key).await.unwrap() else {
             panic!("not new")
         };
         let waiting = tokio::spawn({
             let once = once.clone();
-            let id = id.clone();
+            let key = key.clone();
             async move {
                 matches!(
-                    once.claim_waiting(&id, std::future::pending()).await,
-                    Claimed::Done
+                    once.claim_waiting(&key, std::future::pending()).await,
+                    Ok(Claimed::Done)
                 )
             }
         });
-        claim.complete();
+        claim.complete().await.unwrap();
         assert!(waiting.await.unwrap());
         // A timer that has already fired gives up at once.
-        let Claimed::New(claim) =
-            once.claim(&"9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c".parse().unwrap())
-        else {
+        let other = DeliveryKey::new(
+            None,
+            "9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c".parse().unwrap(),
+        );
+        let Claimed::New(claim) = once.claim(&other).await.unwrap() else {
             panic!("not new")
         };
         assert!(matches!(
-            once.claim_waiting(claim.id(), std::future::ready(())).await,
-            Claimed::InProgress(_)
+            once.claim_waiting(claim.key(), std::future::ready(()))
+                .await,
+            Ok(Claimed::InProgress(_))
         ));
         drop(claim);
     });

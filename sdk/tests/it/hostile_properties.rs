@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
+
+use icr_webhooks::once::{Clock, DeliveryKey, StoreError, Token};
 
 use icr_webhooks::{
     Begin, ContentType, Delivery, DeliveryId, DeliveryStore, Event, MemoryStore, ReceiveError,
@@ -583,7 +585,7 @@ mod over_axum {
                     _ => prop_assert!(false, "copy {copy}: {once:?}, receiver {want:?}"),
                 }
                 if let Ok(Once(_, claim)) = once {
-                    claim.complete();
+                    runtime.block_on(claim.complete()).unwrap();
                 }
             }
         }
@@ -608,12 +610,23 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// What the model knows of a GUID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Claimed under this token.
+    Active(Token),
+    /// Given back.
+    Free,
+    Done,
+}
+
 /// The store as its documentation states it: each GUID with its state and
-/// the time and order it was last touched; forgotten a window after that,
-/// the oldest touched evicted beyond the capacity.
+/// the time and order it last changed; forgotten a window after that, the
+/// oldest changed evicted beyond the capacity (a store for processing
+/// before answering holds no inbox rows, so every row may go).
 #[derive(Default)]
 struct Model {
-    entries: HashMap<u8, (bool, u64, u64)>,
+    entries: HashMap<u8, (Kind, u64, u64)>,
     touches: u64,
 }
 
@@ -622,9 +635,9 @@ impl Model {
         self.entries.retain(|_, (_, at, _)| now - *at < window);
     }
 
-    fn touch(&mut self, id: u8, done: bool, now: u64, capacity: usize) {
+    fn touch(&mut self, id: u8, kind: Kind, now: u64, capacity: usize) {
         self.touches += 1;
-        self.entries.insert(id, (done, now, self.touches));
+        self.entries.insert(id, (kind, now, self.touches));
         while self.entries.len() > capacity {
             let oldest = *self
                 .entries
@@ -636,24 +649,20 @@ impl Model {
         }
     }
 
-    fn begin(&mut self, id: u8, now: u64, window: u64, capacity: usize) -> Begin {
-        self.expire(now, window);
-        match self.entries.get(&id) {
-            Some((true, _, _)) => Begin::Done,
-            Some((false, _, _)) => Begin::InProgress,
-            None => {
-                self.touch(id, false, now, capacity);
-                Begin::New
-            }
-        }
+    fn kind(&self, id: u8) -> Option<Kind> {
+        self.entries.get(&id).map(|(kind, _, _)| *kind)
     }
 }
 
-fn guid(id: u8) -> DeliveryId {
-    format!("{id:08x}-0000-4000-8000-000000000000")
+fn key(id: u8) -> DeliveryKey {
+    let guid: DeliveryId = format!("{id:08x}-0000-4000-8000-000000000000")
         .parse()
-        .unwrap()
+        .unwrap();
+    DeliveryKey::new(Some(1), guid)
 }
+
+/// Longer than any window below: claims end by the window, not the lease.
+const LEASE: Duration = Duration::from_secs(10_000);
 
 proptest! {
     #[test]
@@ -662,30 +671,58 @@ proptest! {
         capacity in 1..8_usize,
         window in 1..200_u64,
     ) {
-        let start = Instant::now();
+        let start = SystemTime::now();
         let now = Arc::new(Mutex::new(0_u64));
         let clock = Arc::clone(&now);
         let store = MemoryStore::builder()
             .capacity(capacity)
             .window(Duration::from_secs(window))
-            .clock(move || start + Duration::from_secs(*clock.lock().unwrap()))
+            .clock(Clock::from_fn(move || start + Duration::from_secs(*clock.lock().unwrap())))
             .build();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let mut model = Model::default();
         for op in ops {
             let t = *now.lock().unwrap();
             match op {
                 Op::Begin(id) => {
-                    prop_assert_eq!(store.begin(&guid(id)), model.begin(id, t, window, capacity), "{:?}", op);
+                    model.expire(t, window);
+                    let begin = runtime.block_on(store.begin(&key(id), LEASE)).unwrap();
+                    match (model.kind(id), begin) {
+                        (Some(Kind::Done), Begin::Done) => {}
+                        (Some(Kind::Active(_)), Begin::InProgress { expires: Some(_) }) => {}
+                        (None | Some(Kind::Free), Begin::New(lease)) => {
+                            model.touch(id, Kind::Active(lease.token), t, capacity);
+                        }
+                        (want, got) => prop_assert!(false, "{op:?}: model {want:?}, store {got:?}"),
+                    }
                 }
                 Op::Complete(id) => {
-                    store.complete(&guid(id));
                     model.expire(t, window);
-                    model.touch(id, true, t, capacity);
+                    let done = match model.kind(id) {
+                        Some(Kind::Active(token)) => {
+                            prop_assert_eq!(runtime.block_on(store.complete(&key(id), token)).unwrap(), ());
+                            true
+                        }
+                        _ => false,
+                    };
+                    if done {
+                        model.touch(id, Kind::Done, t, capacity);
+                    } else {
+                        let stale = runtime.block_on(store.complete(&key(id), Token(u64::MAX)));
+                        prop_assert!(matches!(stale, Err(StoreError::Fenced)), "{op:?}: {stale:?}");
+                    }
                 }
                 Op::Abort(id) => {
-                    store.abort(&guid(id));
-                    if model.entries.get(&id).is_some_and(|(done, _, _)| !done) {
-                        model.entries.remove(&id);
+                    model.expire(t, window);
+                    match model.kind(id) {
+                        Some(Kind::Active(token)) => {
+                            prop_assert_eq!(runtime.block_on(store.abort(&key(id), token)).unwrap(), ());
+                            model.touch(id, Kind::Free, t, capacity);
+                        }
+                        _ => {
+                            let stale = runtime.block_on(store.abort(&key(id), Token(u64::MAX)));
+                            prop_assert!(matches!(stale, Err(StoreError::Fenced)), "{op:?}: {stale:?}");
+                        }
                     }
                 }
                 Op::Wait(seconds) => *now.lock().unwrap() += u64::from(seconds),

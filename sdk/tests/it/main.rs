@@ -17,6 +17,7 @@ mod support;
 
 #[cfg(feature = "axum")]
 mod axum_loopback;
+mod backends;
 mod bad_deliveries;
 mod contract;
 #[cfg(feature = "axum")]
@@ -32,3 +33,5 @@ mod redaction_logs;
 mod routing;
 #[cfg(feature = "axum")]
 mod server;
+#[cfg(feature = "axum")]
+mod stores;

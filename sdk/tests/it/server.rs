@@ -1,7 +1,7 @@
 //! A test receiver on a loopback socket built on the `Once` extractor: it
 //! reports every processing it starts and every delivery it processes, and
-//! the test can hold processing at a gate, make attempts fail, and watch the
-//! store answer "in progress".
+//! the test can hold processing at a gate, make attempts fail, and see how
+//! many duplicates wait for the copy in progress.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,33 +12,9 @@ use axum::Extension;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use icr_webhooks::{
-    Begin, BodyTimeout, DeliveryId, DeliveryStore, ExactlyOnce, MemoryStore, Once, Receiver,
-};
+use icr_webhooks::{BodyTimeout, DeliveryStore, ExactlyOnce, MemoryStore, Once, Receiver};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
-
-/// A store that tells the test each time it answers "in progress".
-pub(crate) struct Observed<S> {
-    pub(crate) inner: S,
-    pub(crate) in_progress: mpsc::UnboundedSender<DeliveryId>,
-}
-
-impl<S: DeliveryStore> DeliveryStore for Observed<S> {
-    fn begin(&self, id: &DeliveryId) -> Begin {
-        let begin = self.inner.begin(id);
-        if begin == Begin::InProgress {
-            let _ = self.in_progress.send(id.clone());
-        }
-        begin
-    }
-    fn complete(&self, id: &DeliveryId) {
-        self.inner.complete(id);
-    }
-    fn abort(&self, id: &DeliveryId) {
-        self.inner.abort(id);
-    }
-}
 
 /// How the test receiver behaves.
 pub(crate) struct Options {
@@ -81,6 +57,17 @@ pub(crate) struct Server {
     pub(crate) processed: mpsc::UnboundedReceiver<String>,
     /// Opens the gate for one processing per permit.
     pub(crate) gate: Arc<Semaphore>,
+    /// The receiver's exactly-once bookkeeping.
+    pub(crate) once: ExactlyOnce,
+}
+
+impl Server {
+    /// Returns once `copies` duplicates wait for the copy in progress.
+    pub(crate) async fn until_waiting(&self, copies: usize) {
+        while self.once.waiting() < copies {
+            tokio::task::yield_now().await;
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -122,7 +109,7 @@ async fn webhook(State(app): State<TestApp>, Once(delivery, claim): Once) -> Sta
         return StatusCode::INTERNAL_SERVER_ERROR;
     }
     app.processed.send(id).unwrap();
-    claim.complete();
+    claim.complete().await.unwrap();
     StatusCode::OK
 }
 
@@ -133,9 +120,10 @@ pub(crate) async fn start(options: Options) -> Server {
     let (started_tx, started) = mpsc::unbounded_channel();
     let (processed_tx, processed) = mpsc::unbounded_channel();
     let gate = Arc::new(Semaphore::new(0));
+    let once = ExactlyOnce::from_arc(options.store).with_wait(options.wait);
     let app = TestApp {
         receiver: options.receiver,
-        once: ExactlyOnce::new(options.store).with_wait(options.wait),
+        once: once.clone(),
         gate: options.gated.then(|| Arc::clone(&gate)),
         failures: Arc::new(AtomicUsize::new(options.failures)),
         started: started_tx,
@@ -152,6 +140,7 @@ pub(crate) async fn start(options: Options) -> Server {
         started,
         processed,
         gate,
+        once,
     }
 }
 
