@@ -6,4 +6,5 @@
 pub mod listen;
 pub mod samples;
 pub mod sender;
+pub mod stores;
 pub mod strategy;

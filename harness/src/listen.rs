@@ -1,8 +1,11 @@
-//! The verifying receiver behind `icr-webhooks listen` and the demo: the
-//! SDK's `Once` extractor over a `MemoryStore`, one JSON line per processed
-//! delivery (each GUID once, however often it arrives), and on request a
-//! failing app: a fraction of first attempts answered 500 before
-//! processing.
+//! The verifying receiver behind `icr-webhooks listen` and the demo:
+//! process then answer (the SDK's `Once` extractor) or accept then process
+//! (its `Inbox`, with workers), over a memory, SQLite or PostgreSQL store;
+//! each processing is recorded in `listen_effects` in the transaction that
+//! completes the delivery; one JSON line per processed delivery (each GUID
+//! once, however often it arrives); and on request a failing app: a
+//! fraction of first attempts answered 500, and with an inbox a fraction of
+//! first processing attempts failed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,9 +18,12 @@ use axum::routing::post;
 use axum::{Extension, Router};
 use futures_util::FutureExt as _;
 use icr_webhooks::once::{Begin, DEFAULT_LEASE, DeliveryKey};
+
+use crate::stores::ListenStore;
+use icr_webhooks::once::{self, AcceptError, Inbox, Job, RetryPolicy, StoreError, Workers};
 use icr_webhooks::{
-    BodyTimeout, DEFAULT_BODY_TIMEOUT, DeliveryId, DeliveryStore, ExactlyOnce, MemoryStore, Once,
-    OnceRejection, Receiver,
+    BodyTimeout, BoxError, DEFAULT_BODY_TIMEOUT, Delivery, DeliveryId, DeliveryStore, Enqueued,
+    ExactlyOnce, InboxRejection, MemoryStore, Once, OnceRejection, Receiver,
 };
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -53,6 +59,9 @@ pub struct Counts {
     in_progress: AtomicU64,
     injected: AtomicU64,
     refused: AtomicU64,
+    stored: AtomicU64,
+    unavailable: AtomicU64,
+    processing_failures: AtomicU64,
 }
 
 impl Counts {
@@ -81,19 +90,44 @@ impl Counts {
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
     }
+
+    /// Deliveries written to the inbox.
+    pub fn stored(&self) -> u64 {
+        self.stored.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered 503 because the store failed.
+    pub fn unavailable(&self) -> u64 {
+        self.unavailable.load(Ordering::Relaxed)
+    }
+
+    /// Inbox processing attempts failed on purpose (`--fail-rate`).
+    pub fn processing_failures(&self) -> u64 {
+        self.processing_failures.load(Ordering::Relaxed)
+    }
 }
 
 impl std::fmt::Display for Counts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "processed {}  duplicates acknowledged {}  in progress (409) {}  injected failures (500) {}  refused {}",
+            "processed {}  duplicates acknowledged {}  in progress (409) {}  injected failures (500) {}  refused {}  store unavailable (503) {}",
             self.processed(),
             self.duplicates(),
             self.in_progress(),
             self.injected_failures(),
-            self.refused()
-        )
+            self.refused(),
+            self.unavailable()
+        )?;
+        if self.stored() > 0 || self.processing_failures() > 0 {
+            write!(
+                f,
+                "  stored {}  injected processing failures {}",
+                self.stored(),
+                self.processing_failures()
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -125,8 +159,19 @@ impl FailRate {
         }
     }
 
+    /// Whether the first processing attempt of `id` fails: another
+    /// fraction `rate` of GUIDs, picked independently of [`Self::picks`].
+    fn picks_processing(&self, id: &DeliveryId) -> bool {
+        self.rate > 0.0 && self.pick(id, self.seed ^ 0x5bd1_e995_9e37_79b9)
+    }
+
     /// Whether `id` is among the fraction `rate` of GUIDs.
     fn picks(&self, id: &DeliveryId) -> bool {
+        self.pick(id, self.seed)
+    }
+
+    /// Whether `id` is among the fraction `rate` of GUIDs for `seed`.
+    fn pick(&self, id: &DeliveryId, seed: u64) -> bool {
         // FNV-1a over the GUID, then splitmix64's finalizer with the seed.
         let mut hash = id
             .as_str()
@@ -134,7 +179,7 @@ impl FailRate {
             .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
                 (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
             });
-        hash ^= self.seed;
+        hash ^= seed;
         hash = (hash ^ (hash >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         hash = (hash ^ (hash >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         hash ^= hash >> 31;
@@ -146,8 +191,11 @@ impl FailRate {
 /// How the receiver behaves beyond the SDK's checks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListenConfig {
-    /// The fraction of first attempts answered 500 before processing, from
-    /// 0 (none, the default) to 1.
+    /// The fraction of first attempts answered 500, from 0 (none, the
+    /// default) to 1: before processing, or with an inbox, after storing
+    /// (the redelivery is then a duplicate). With an inbox, the same
+    /// fraction of first processing attempts fails too (retried by the
+    /// SDK).
     pub fail_rate: f64,
     /// The seed that picks the GUIDs that fail.
     pub seed: u64,
@@ -156,6 +204,20 @@ pub struct ListenConfig {
     /// Print one line on stderr for each request not processed: refused,
     /// repeated, in progress or failed on purpose.
     pub verbose: bool,
+    /// How long a claim holds before another process may take it over.
+    pub lease: Duration,
+    /// Accept, then process, with this many workers; `None` processes
+    /// before answering.
+    pub inbox: Option<InboxConfig>,
+}
+
+/// The inbox of `listen --inbox`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxConfig {
+    /// Deliveries processed at once.
+    pub workers: usize,
+    /// When failed processing is retried.
+    pub retry: RetryPolicy,
 }
 
 impl Default for ListenConfig {
@@ -165,6 +227,8 @@ impl Default for ListenConfig {
             seed: 0,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             verbose: false,
+            lease: DEFAULT_LEASE,
+            inbox: None,
         }
     }
 }
@@ -173,6 +237,8 @@ impl Default for ListenConfig {
 struct ListenState {
     receiver: Receiver,
     once: ExactlyOnce,
+    inbox: Option<Inbox>,
+    store: ListenStore,
     fail: Arc<FailRate>,
     counts: Arc<Counts>,
     verbose: bool,
@@ -191,24 +257,46 @@ impl FromRef<ListenState> for ExactlyOnce {
     }
 }
 
-/// The receiver's routes (`POST /` and `POST /webhook`) and its live counts.
+impl FromRef<ListenState> for Inbox {
+    fn from_ref(state: &ListenState) -> Self {
+        // Only routed to when there is an inbox.
+        state.inbox.clone().unwrap_or_else(|| {
+            Inbox::builder_arc(state.receiver.clone(), state.store.store()).build()
+        })
+    }
+}
+
+/// The receiver's routes (`POST /` and `POST /webhook`), its live counts,
+/// and with an inbox its workers.
 pub struct Listener {
     router: Router,
     counts: Arc<Counts>,
+    workers: Option<Workers>,
 }
 
 impl Listener {
-    /// A receiver that sends each processed delivery on `accepted`, once per
-    /// GUID, and behaves as `config` says.
+    /// A receiver over `store` that sends each processed delivery on
+    /// `accepted`, once per GUID, and behaves as `config` says. With an
+    /// inbox its workers start on the current tokio runtime.
     pub fn new(
         receiver: Receiver,
+        store: ListenStore,
         accepted: mpsc::UnboundedSender<Accepted>,
         config: &ListenConfig,
     ) -> Self {
         let counts = Arc::new(Counts::default());
+        let shared = store.store();
+        let inbox = config.inbox.as_ref().map(|inbox| {
+            Inbox::builder_arc(receiver.clone(), Arc::clone(&shared))
+                .lease(config.lease)
+                .retry(inbox.retry)
+                .build()
+        });
         let state = ListenState {
             receiver,
-            once: ExactlyOnce::new(MemoryStore::new()),
+            once: ExactlyOnce::from_arc(shared).with_lease(config.lease),
+            inbox: inbox.clone(),
+            store,
             fail: Arc::new(FailRate {
                 rate: config.fail_rate,
                 seed: config.seed,
@@ -218,12 +306,31 @@ impl Listener {
             verbose: config.verbose,
             accepted,
         };
+        let workers = match (&inbox, &config.inbox) {
+            (Some(inbox), Some(settings)) => {
+                let state = state.clone();
+                Some(inbox.workers(settings.workers, move |job: Job| {
+                    let state = state.clone();
+                    async move { process_job(&state, job).await }
+                }))
+            }
+            _ => None,
+        };
+        let handler = if inbox.is_some() {
+            post(handle_inbox)
+        } else {
+            post(handle)
+        };
         let router = Router::new()
-            .route("/", post(handle))
-            .route("/webhook", post(handle))
+            .route("/", handler.clone())
+            .route("/webhook", handler)
             .layer(Extension(BodyTimeout(config.body_timeout)))
             .with_state(state);
-        Self { router, counts }
+        Self {
+            router,
+            counts,
+            workers,
+        }
     }
 
     /// What was answered so far.
@@ -231,47 +338,30 @@ impl Listener {
         Arc::clone(&self.counts)
     }
 
-    /// The routes, to serve.
-    pub fn into_router(self) -> Router {
-        self.router
+    /// The routes, to serve, and the inbox's workers, to shut down once the
+    /// server has stopped.
+    pub fn into_parts(self) -> (Router, Option<Workers>) {
+        (self.router, self.workers)
     }
 }
 
-/// The receiver's routes: `POST /` and `POST /webhook`. Each accepted
-/// delivery is sent on `accepted` once; a repeated GUID is answered 200 and
-/// not sent again.
+/// The receiver's routes: `POST /` and `POST /webhook`, processing before
+/// answering, over a store in memory. Each accepted delivery is sent on
+/// `accepted` once; a repeated GUID is answered 200 and not sent again.
 pub fn app(receiver: Receiver, accepted: mpsc::UnboundedSender<Accepted>) -> Router {
-    Listener::new(receiver, accepted, &ListenConfig::default()).into_router()
+    let store = ListenStore::Memory(Arc::new(MemoryStore::new()), Arc::default());
+    Listener::new(receiver, store, accepted, &ListenConfig::default())
+        .into_parts()
+        .0
 }
 
-async fn handle(State(state): State<ListenState>, once: Result<Once, OnceRejection>) -> Response {
-    let Once(delivery, claim) = match once {
-        Ok(once) => once,
-        Err(rejection) => {
-            let counter = match rejection {
-                OnceRejection::AlreadyProcessed => &state.counts.duplicates,
-                OnceRejection::InProgress => &state.counts.in_progress,
-                _ => &state.counts.refused,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-            if state.verbose {
-                eprintln!(
-                    "not processed: {} {}: {rejection}",
-                    rejection.status().as_u16(),
-                    rejection.code()
-                );
-            }
-            return rejection.into_response();
-        }
-    };
-    if state.fail.fails(claim.id()) {
-        state.counts.injected.fetch_add(1, Ordering::Relaxed);
-        if state.verbose {
-            eprintln!("not processed: 500 injected_failure: {}", claim.id());
-        }
-        // The claim is given back as it drops: the redelivery is processed.
-        return (StatusCode::INTERNAL_SERVER_ERROR, "injected failure").into_response();
+fn note(state: &ListenState, status: u16, code: &str, what: &dyn std::fmt::Display) {
+    if state.verbose {
+        eprintln!("not processed: {status} {code}: {what}");
     }
+}
+
+fn report(state: &ListenState, delivery: &Delivery) {
     let accepted = Accepted {
         delivery: delivery.info.id.as_str().to_owned(),
         event: delivery.event.name().to_owned(),
@@ -282,9 +372,119 @@ async fn handle(State(state): State<ListenState>, once: Result<Once, OnceRejecti
     // all the same.
     let _ = state.accepted.send(accepted);
     state.counts.processed.fetch_add(1, Ordering::Relaxed);
-    match claim.complete().await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
-        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response(),
+}
+
+/// Process, then answer.
+async fn handle(State(state): State<ListenState>, once: Result<Once, OnceRejection>) -> Response {
+    let Once(delivery, claim) = match once {
+        Ok(once) => once,
+        Err(rejection) => {
+            let counter = match rejection {
+                OnceRejection::AlreadyProcessed => &state.counts.duplicates,
+                OnceRejection::InProgress => &state.counts.in_progress,
+                OnceRejection::StoreUnavailable(_) => &state.counts.unavailable,
+                _ => &state.counts.refused,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            note(
+                &state,
+                rejection.status().as_u16(),
+                rejection.code(),
+                &rejection,
+            );
+            return rejection.into_response();
+        }
+    };
+    if state.fail.fails(claim.id()) {
+        state.counts.injected.fetch_add(1, Ordering::Relaxed);
+        note(&state, 500, "injected_failure", claim.id());
+        // The claim is given back as it drops: the redelivery is processed.
+        return (StatusCode::INTERNAL_SERVER_ERROR, "injected failure").into_response();
+    }
+    match state
+        .store
+        .record_and_complete(claim.key(), claim.token())
+        .await
+    {
+        Ok(()) => {
+            claim.committed();
+            report(&state, &delivery);
+            (StatusCode::OK, "ok").into_response()
+        }
+        Err(StoreError::Fenced) => {
+            state.counts.in_progress.fetch_add(1, Ordering::Relaxed);
+            note(&state, 409, "fenced", claim.id());
+            (StatusCode::CONFLICT, "claim taken over; redeliver it").into_response()
+        }
+        Err(error) => {
+            state.counts.unavailable.fetch_add(1, Ordering::Relaxed);
+            note(&state, 503, error.code(), &error);
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+        }
+    }
+}
+
+/// Accept, then process: answered once stored.
+async fn handle_inbox(
+    State(state): State<ListenState>,
+    enqueued: Result<Enqueued, InboxRejection>,
+) -> Response {
+    let enqueued = match enqueued {
+        Ok(enqueued) => enqueued,
+        Err(rejection) => {
+            let counter = match &rejection {
+                InboxRejection::Accept(AcceptError::Store(_)) => &state.counts.unavailable,
+                _ => &state.counts.refused,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            note(
+                &state,
+                rejection.status().as_u16(),
+                rejection.code(),
+                &rejection,
+            );
+            return rejection.into_response();
+        }
+    };
+    match enqueued.1 {
+        once::Accepted::Stored => {
+            state.counts.stored.fetch_add(1, Ordering::Relaxed);
+            if state.fail.fails(&enqueued.0.id) {
+                state.counts.injected.fetch_add(1, Ordering::Relaxed);
+                note(&state, 500, "injected_failure", &enqueued.0.id);
+                return (StatusCode::INTERNAL_SERVER_ERROR, "injected failure").into_response();
+            }
+        }
+        _ => {
+            state.counts.duplicates.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    enqueued.into_response()
+}
+
+/// An inbox worker's processing of one delivery: a fraction of first
+/// attempts fails on purpose; the others record the effect and complete
+/// in one transaction.
+async fn process_job(state: &ListenState, job: Job) -> Result<(), BoxError> {
+    if job.attempt == 1 && state.fail.picks_processing(&job.delivery.info.id) {
+        state
+            .counts
+            .processing_failures
+            .fetch_add(1, Ordering::Relaxed);
+        return Err("injected processing failure".into());
+    }
+    match state
+        .store
+        .record_and_complete(job.key(), job.token())
+        .await
+    {
+        Ok(()) => {
+            report(state, &job.delivery);
+            Ok(())
+        }
+        // Taken over by another worker, which records it: nothing here.
+        Err(StoreError::Fenced) => Ok(()),
+        Err(error) => Err(Box::new(error)),
     }
 }
 

@@ -9,10 +9,12 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use bytes::Bytes;
 use clap::{Parser, Subcommand, ValueEnum};
-use icr_webhooks::{ContentType, Receiver, Secret};
-use icr_webhooks_harness::listen::{self, Accepted, ListenConfig, Listener};
+use icr_webhooks::once::{ListFilter, Purge, Record, RetryPolicy, State};
+use icr_webhooks::{ContentType, DeliveryId, DeliveryStore as _, Receiver, Secret};
+use icr_webhooks_harness::listen::{Accepted, InboxConfig, ListenConfig, Listener};
 use icr_webhooks_harness::samples;
 use icr_webhooks_harness::sender::{Attempt, Fault, Outgoing, Sender, SenderConfig, Summary};
+use icr_webhooks_harness::stores::{self, ListenStore, StoreSpec};
 
 /// `println!` that does not panic when stdout is closed (`icr-webhooks
 /// sample ... | head -1`): what cannot be written is dropped.
@@ -100,9 +102,10 @@ enum Command {
         after_help = "Exit 0 only when every delivery was answered 2xx.\n\nExamples:\n  icr-webhooks send --url http://127.0.0.1:3000/webhook --secret s3cr3t --all\n  icr-webhooks send --url $URL --secret s3cr3t --event credit_transfer.completed --count 500 --concurrency 32\n  icr-webhooks send --url $URL --secret s3cr3t --event credit_transfer --payload body.json\n  icr-webhooks send --url $URL --secret s3cr3t --all --fault wrong-secret"
     )]
     Send {
-        /// The webhook URL.
-        #[arg(long)]
-        url: String,
+        /// The webhook URL; repeat to spread deliveries and redeliveries over
+        /// several replicas in turn.
+        #[arg(long = "url", required = true)]
+        urls: Vec<String>,
         /// The webhook secret.
         #[arg(long)]
         secret: String,
@@ -159,12 +162,91 @@ enum Command {
         /// Print a line on stderr for each request not processed.
         #[arg(short, long)]
         verbose: bool,
+        /// Where deliveries are recorded: memory, sqlite:PATH or postgres://USER@HOST/DB.
+        #[arg(
+            long,
+            default_value = "sqlite:icr-webhooks.sqlite",
+            value_name = "STORE"
+        )]
+        store: StoreSpec,
+        /// Accept, then process: store each delivery, answer 202, and process it with workers.
+        #[arg(long)]
+        inbox: bool,
+        /// Inbox workers: deliveries processed at once.
+        #[arg(long, default_value_t = 8, requires = "inbox")]
+        workers: usize,
+        /// Seconds a claim holds before another process may take it over.
+        #[arg(long, default_value_t = 60.0, value_parser = parse_seconds, value_name = "SECONDS")]
+        lease: f64,
+        /// Inbox: processing attempts before a delivery is dead.
+        #[arg(long, default_value_t = 8, requires = "inbox")]
+        attempts: u32,
+        /// Inbox: seconds before the first retry (doubling after each failure, at most 10 minutes).
+        #[arg(long, default_value_t = 1.0, value_parser = parse_seconds, value_name = "SECONDS", requires = "inbox")]
+        retry_delay: f64,
+    },
+    /// Look into a store: counts, failed and dead deliveries, retry, purge.
+    #[command(
+        after_help = "Examples:\n  icr-webhooks inbox --store sqlite:icr-webhooks.sqlite stats\n  icr-webhooks inbox --store postgres://postgres@127.0.0.1/test list --state dead\n  icr-webhooks inbox retry --dead\n  icr-webhooks inbox purge --older-than 4d"
+    )]
+    Inbox {
+        /// The store: sqlite:PATH or postgres://USER@HOST/DB.
+        #[arg(
+            long,
+            default_value = "sqlite:icr-webhooks.sqlite",
+            value_name = "STORE"
+        )]
+        store: StoreSpec,
+        #[command(subcommand)]
+        action: InboxAction,
     },
     /// Start a receiver, send it every event/action and every fault, and check each answer.
     #[command(
         after_help = "Exit 0 only when every good delivery was accepted as its exact typed\nvariant and every faulty one was refused with its expected status."
     )]
     Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum InboxAction {
+    /// Deliveries by state, and the audit of `listen_effects`.
+    Stats {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deliveries in a state, oldest change first.
+    List {
+        /// free, pending, failed (pending after a failed attempt), active, done or dead; all when absent.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One delivery: its rows, headers and body.
+    Show {
+        /// The delivery's GUID.
+        guid: String,
+    },
+    /// Make dead deliveries pending again, attempts reset.
+    Retry {
+        /// The delivery's GUID.
+        #[arg(conflicts_with = "dead", required_unless_present = "dead")]
+        guid: Option<String>,
+        /// Every dead delivery.
+        #[arg(long)]
+        dead: bool,
+    },
+    /// Delete done (and with --dead, dead) deliveries last changed before an age.
+    Purge {
+        /// An age: 3d, 12h, 30m, 45s.
+        #[arg(long, value_parser = stores::parse_age, value_name = "AGE")]
+        older_than: std::time::Duration,
+        /// Dead deliveries too.
+        #[arg(long)]
+        dead: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -268,7 +350,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             file.as_ref(),
         ),
         Command::Send {
-            url,
+            urls,
             secret,
             events,
             all,
@@ -292,8 +374,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 .collect();
             let runtime = runtime()?;
             let summary = runtime.block_on(async {
-                let sender = Sender::new(SenderConfig::new(url, Some(Secret::new(secret))))
-                    .map_err(anyhow::Error::from)?;
+                let mut urls = urls.into_iter();
+                let mut config =
+                    SenderConfig::new(urls.next().unwrap_or_default(), Some(Secret::new(secret)));
+                config.more_urls = urls.collect();
+                let sender = Sender::new(config).map_err(anyhow::Error::from)?;
                 let started = std::time::Instant::now();
                 let attempts =
                     send_with_progress(&sender, deliveries, concurrency, redeliver_failed).await;
@@ -313,6 +398,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             seed,
             body_timeout,
             verbose,
+            store,
+            inbox,
+            workers,
+            lease,
+            attempts,
+            retry_delay,
         } => {
             let receiver = receiver(&secrets)?;
             let config = ListenConfig {
@@ -320,10 +411,23 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 seed: seed.unwrap_or_else(time_seed),
                 body_timeout: std::time::Duration::from_secs_f64(body_timeout),
                 verbose,
+                lease: std::time::Duration::from_secs_f64(lease),
+                inbox: inbox.then(|| InboxConfig {
+                    workers,
+                    retry: RetryPolicy {
+                        attempts,
+                        first_delay: std::time::Duration::from_secs_f64(retry_delay),
+                        ..RetryPolicy::default()
+                    },
+                }),
             };
             let runtime = runtime()?;
-            runtime.block_on(listen_forever(&addr, receiver, &config))?;
+            runtime.block_on(listen_forever(&addr, receiver, &store, &config))?;
             Ok(0)
+        }
+        Command::Inbox { store, action } => {
+            let runtime = runtime()?;
+            runtime.block_on(inbox_command(&store, action))
         }
         Command::Demo => {
             let runtime = runtime()?;
@@ -513,18 +617,34 @@ fn time_seed() -> u64 {
 async fn listen_forever(
     addr: &str,
     receiver: Receiver,
+    spec: &StoreSpec,
     config: &ListenConfig,
 ) -> anyhow::Result<()> {
+    let store = ListenStore::open(spec)
+        .await
+        .with_context(|| format!("opening the store {spec}"))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
     eprintln!("listening on http://{local}/ (POST / or /webhook); Ctrl-C stops");
+    let mode = match &config.inbox {
+        Some(inbox) => format!("accept, then process ({} workers)", inbox.workers),
+        None => "process, then answer".to_owned(),
+    };
+    eprintln!("store {spec}; {mode}");
     if config.fail_rate > 0.0 {
-        eprintln!(
-            "failing {} of first attempts with 500 before processing (--seed {})",
-            config.fail_rate, config.seed
-        );
+        match &config.inbox {
+            Some(_) => eprintln!(
+                "answering 500 to {rate} of first attempts after storing them, and failing {rate} of first processing attempts (--seed {seed})",
+                rate = config.fail_rate,
+                seed = config.seed
+            ),
+            None => eprintln!(
+                "failing {} of first attempts with 500 before processing (--seed {})",
+                config.fail_rate, config.seed
+            ),
+        }
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
     let printer = tokio::spawn(async move {
@@ -548,19 +668,213 @@ async fn listen_forever(
         }
         let _ = out.flush();
     });
-    let listener_app = Listener::new(receiver, tx, config);
+    let listener_app = Listener::new(receiver, store.clone(), tx, config);
     let counts = listener_app.counts();
-    let served = axum::serve(listener, listener_app.into_router())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+    let (router, workers) = listener_app.into_parts();
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving");
+    // No more deliveries come in: the workers finish what they hold.
+    if let Some(workers) = workers {
+        workers.shutdown().await;
+    }
+    if let Some(commits) = store.commits() {
+        eprintln!("store commits {commits}");
+    }
     // Every sender of the channel is gone with the server: the printer
     // drains what is left and ends.
     let _ = printer.await;
     eprintln!("{counts}");
     served
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `icr-webhooks inbox …`.
+async fn inbox_command(spec: &StoreSpec, action: InboxAction) -> Result<u8, Failure> {
+    if *spec == StoreSpec::Memory {
+        return Err(anyhow::anyhow!(
+            "a memory store lives in its `listen` process: name a sqlite: or postgres:// store"
+        )
+        .into());
+    }
+    let store = ListenStore::open(spec)
+        .await
+        .with_context(|| format!("opening the store {spec}"))?;
+    let shared = store.store();
+    match action {
+        InboxAction::Stats { json } => {
+            let stats = shared.stats().await.context("reading the counts")?;
+            let effects = store.effects().await.context("reading listen_effects")?;
+            if json {
+                say!(
+                    "{}",
+                    serde_json::json!({
+                        "free": stats.free, "pending": stats.pending, "failed": stats.failed,
+                        "active": stats.active, "done": stats.done, "dead": stats.dead,
+                        "effects": effects.total, "effect_deliveries": effects.deliveries,
+                        "repeated_effects": effects.repeated,
+                    })
+                );
+            } else {
+                say!(
+                    "pending {} (failed, awaiting a retry {})  active {}  done {}  dead {}  free {}",
+                    stats.pending,
+                    stats.failed,
+                    stats.active,
+                    stats.done,
+                    stats.dead,
+                    stats.free
+                );
+                say!(
+                    "listen_effects: {} rows for {} deliveries; deliveries with more than one effect: {}",
+                    effects.total,
+                    effects.deliveries,
+                    effects.repeated
+                );
+            }
+            Ok(if effects.repeated == 0 {
+                0
+            } else {
+                EXIT_REJECTED
+            })
+        }
+        InboxAction::List { state, limit } => {
+            let filter = match state.as_deref() {
+                None => ListFilter::All,
+                Some("failed") => ListFilter::Failed,
+                Some(name) => ListFilter::State(State::from_name(name).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "unknown state `{name}`: free, pending, failed, active, done or dead"
+                    )
+                })?),
+            };
+            for record in shared.list(filter, limit).await.context("listing")? {
+                say!("{}", record_line(&record));
+            }
+            Ok(0)
+        }
+        InboxAction::Show { guid } => {
+            let id: DeliveryId = guid
+                .parse()
+                .map_err(|_| anyhow::anyhow!("`{guid}` is not a delivery GUID"))?;
+            let found = shared.get(&id).await.context("reading the delivery")?;
+            if found.is_empty() {
+                return Err(Failure {
+                    code: EXIT_REJECTED,
+                    error: anyhow::anyhow!("no delivery {id} in the store"),
+                });
+            }
+            for (record, stored) in found {
+                let mut out = record_json(&record);
+                if let Some(stored) = stored {
+                    out["headers"] = serde_json::json!(stored.headers);
+                    out["body"] = serde_json::json!(String::from_utf8_lossy(&stored.body));
+                }
+                say!("{out}");
+            }
+            Ok(0)
+        }
+        InboxAction::Retry { guid, dead } => {
+            let id = match (guid, dead) {
+                (Some(guid), _) => Some(
+                    guid.parse::<DeliveryId>()
+                        .map_err(|_| anyhow::anyhow!("`{guid}` is not a delivery GUID"))?,
+                ),
+                (None, _) => None,
+            };
+            let count = shared.retry(id.as_ref()).await.context("retrying")?;
+            say!("{count} dead deliveries pending again");
+            Ok(0)
+        }
+        InboxAction::Purge { older_than, dead } => {
+            let before = std::time::SystemTime::now()
+                .checked_sub(older_than)
+                .unwrap_or(std::time::UNIX_EPOCH);
+            let purged = shared
+                .purge(Purge {
+                    before,
+                    bodies_before: None,
+                    dead,
+                })
+                .await
+                .context("purging")?;
+            say!("{} deliveries deleted", purged.rows);
+            Ok(0)
+        }
+    }
+}
+
+fn record_json(record: &Record) -> serde_json::Value {
+    let millis = |time: std::time::SystemTime| {
+        time.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis())
+    };
+    serde_json::json!({
+        "hook_id": record.key.hook_id,
+        "guid": record.key.id.as_str(),
+        "state": record.state.as_str(),
+        "attempts": record.attempts,
+        "received_at_ms": record.received_at.map(millis),
+        "updated_at_ms": millis(record.updated_at),
+        "due_at_ms": record.due.map(millis),
+        "last_error": record.last_error,
+        "body_len": record.body_len,
+    })
+}
+
+fn record_line(record: &Record) -> String {
+    format!(
+        "{}  {:<7}  attempts {}  {}",
+        record.key,
+        record.state.as_str(),
+        record.attempts,
+        record.last_error.as_deref().unwrap_or("")
+    )
+    .trim_end()
+    .to_owned()
+}
+
+/// A temporary directory for the demo's store, removed when dropped.
+struct DemoDir(PathBuf);
+
+impl DemoDir {
+    fn new() -> anyhow::Result<Self> {
+        let path = std::env::temp_dir().join(format!(
+            "icr-webhooks-demo-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for DemoDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// One row of the demo's table.
@@ -594,9 +908,15 @@ async fn demo() -> anyhow::Result<bool> {
         .context("binding a loopback port")?;
     let local = listener.local_addr().context("reading the bound address")?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
-    let server =
-        tokio::spawn(async move { axum::serve(listener, listen::app(receiver, tx)).await });
-    eprintln!("receiver listening on http://{local}/webhook");
+    // The default store, SQLite, in a directory of the demo's own.
+    let dir = DemoDir::new()?;
+    let spec = StoreSpec::Sqlite(dir.0.join("icr-webhooks.sqlite"));
+    let store = ListenStore::open(&spec)
+        .await
+        .with_context(|| format!("opening the store {spec}"))?;
+    let (router, _) = Listener::new(receiver, store, tx, &ListenConfig::default()).into_parts();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    eprintln!("receiver listening on http://{local}/webhook, store {spec}");
 
     let mut deliveries = Vec::new();
     for carried in [ContentType::Json, ContentType::Form] {

@@ -183,6 +183,9 @@ pub struct WireRequest {
 pub struct SenderConfig {
     /// The webhook URL.
     pub url: String,
+    /// More URLs of the same webhook (replicas behind no load balancer):
+    /// attempts, redeliveries included, go to `url` and these in turn.
+    pub more_urls: Vec<String>,
     /// The webhook secret; `None` sends unsigned deliveries.
     pub secret: Option<Secret>,
     /// `X-ICR-Hook-ID`.
@@ -197,6 +200,7 @@ impl std::fmt::Debug for SenderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SenderConfig")
             .field("url", &self.url)
+            .field("more_urls", &self.more_urls)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("hook_id", &self.hook_id)
             .field("app_id", &self.app_id)
@@ -210,6 +214,7 @@ impl SenderConfig {
     pub fn new(url: impl Into<String>, secret: Option<Secret>) -> Self {
         Self {
             url: url.into(),
+            more_urls: Vec::new(),
             secret,
             hook_id: 60021,
             app_id: 1187,
@@ -351,7 +356,10 @@ impl Attempt {
 #[derive(Debug, Clone)]
 pub struct Sender {
     config: SenderConfig,
-    target: Arc<Target>,
+    /// `config.url` first, then `config.more_urls`.
+    targets: Arc<[Arc<Target>]>,
+    /// Which target the next attempt goes to.
+    turn: Arc<AtomicUsize>,
 }
 
 /// Where requests go, and the connections kept open to it.
@@ -368,6 +376,48 @@ struct Target {
 }
 
 impl Target {
+    /// Where `url` points: an `http://` URL with a host.
+    fn parse(url: &str) -> Result<Self, SenderError> {
+        let bad = |reason| SenderError::Url {
+            url: url.to_owned(),
+            reason,
+        };
+        let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(bad("only http:// URLs are supported"));
+        }
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+        // `host()` keeps an IPv6 address's brackets: the `Host` header wants
+        // them, the socket address does not.
+        let bracketed = authority.host();
+        let host = bracketed
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(bracketed);
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        // Host and port only: user info in the URL never goes on the wire.
+        let host_header = match authority.port() {
+            Some(port) => format!("{bracketed}:{port}"),
+            None => bracketed.to_owned(),
+        };
+        let path = match (uri.path(), uri.query()) {
+            ("", None) => "/".to_owned(),
+            ("", Some(query)) => format!("/?{query}"),
+            (path, None) => path.to_owned(),
+            (path, Some(query)) => format!("{path}?{query}"),
+        };
+        let target = Target {
+            host: host.to_owned(),
+            port: authority.port_u16().unwrap_or(80),
+            authority: http::HeaderValue::from_str(&host_header).map_err(|_| bad("not a URL"))?,
+            path: path.parse().map_err(|_| bad("not a URL"))?,
+            idle: Mutex::new(Vec::new()),
+        };
+        Ok(target)
+    }
+
     fn pool(&self, connection: Connection) {
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(connection);
@@ -416,47 +466,24 @@ impl Sender {
     /// [`SenderError::Url`] when `config.url` is not an `http://` URL with
     /// a host (the mock sender speaks plain HTTP, as apps do on loopback).
     pub fn new(config: SenderConfig) -> Result<Self, SenderError> {
-        let bad = |reason| SenderError::Url {
-            url: config.url.clone(),
-            reason,
-        };
-        let uri: http::Uri = config.url.parse().map_err(|_| bad("not a URL"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(bad("only http:// URLs are supported"));
-        }
-        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        // `host()` keeps an IPv6 address's brackets: the `Host` header wants
-        // them, the socket address does not.
-        let bracketed = authority.host();
-        let host = bracketed
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(bracketed);
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        // Host and port only: user info in the URL never goes on the wire.
-        let host_header = match authority.port() {
-            Some(port) => format!("{bracketed}:{port}"),
-            None => bracketed.to_owned(),
-        };
-        let path = match (uri.path(), uri.query()) {
-            ("", None) => "/".to_owned(),
-            ("", Some(query)) => format!("/?{query}"),
-            (path, None) => path.to_owned(),
-            (path, Some(query)) => format!("{path}?{query}"),
-        };
-        let target = Target {
-            host: host.to_owned(),
-            port: authority.port_u16().unwrap_or(80),
-            authority: http::HeaderValue::from_str(&host_header).map_err(|_| bad("not a URL"))?,
-            path: path.parse().map_err(|_| bad("not a URL"))?,
-            idle: Mutex::new(Vec::new()),
-        };
+        let targets = std::iter::once(&config.url)
+            .chain(&config.more_urls)
+            .map(|url| Target::parse(url).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             config,
-            target: Arc::new(target),
+            targets: targets.into(),
+            turn: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// The target of the next attempt, in turn.
+    fn next_target(&self) -> Result<Arc<Target>, Failed> {
+        let turn = self.turn.fetch_add(1, Ordering::Relaxed);
+        self.targets
+            .get(turn % self.targets.len().max(1))
+            .cloned()
+            .ok_or_else(|| Failed::NoAnswer("no webhook URL".to_owned()))
     }
 
     /// The settings in use.
@@ -502,17 +529,18 @@ impl Sender {
     /// gives back unsent (the app closed it meanwhile) goes again on a new
     /// connection; one that was sent is never sent twice.
     async fn exchange(&self, wire: WireRequest) -> Result<u16, Failed> {
-        let mut request = self.request(wire)?;
-        let (mut connection, mut reused) = match self.idle_connection() {
+        let target = self.next_target()?;
+        let mut request = Self::request(&target, wire)?;
+        let (mut connection, mut reused) = match Self::idle_connection(&target) {
             Some(connection) => (connection, true),
-            None => (self.connect().await?, false),
+            None => (Self::connect(&target).await?, false),
         };
         let response = loop {
             let ready = connection.ready().await;
             let sent = match ready {
                 Ok(()) => connection.try_send_request(request).await,
                 Err(_) if reused => {
-                    connection = self.connect().await?;
+                    connection = Self::connect(&target).await?;
                     reused = false;
                     continue;
                 }
@@ -523,7 +551,7 @@ impl Sender {
                 Err(mut error) => match error.take_message() {
                     Some(unsent) if reused => {
                         request = unsent;
-                        connection = self.connect().await?;
+                        connection = Self::connect(&target).await?;
                         reused = false;
                     }
                     _ => return Err(Failed::NoAnswer(describe_http(error.error()))),
@@ -533,21 +561,21 @@ impl Sender {
         let status = response.status().as_u16();
         match response.into_body().collect().await {
             Ok(_) => {
-                self.put_back(connection);
+                self.put_back(&target, connection);
                 Ok(status)
             }
             Err(error) => Err(Failed::BrokenAnswer(status, describe_http(&error))),
         }
     }
 
-    fn request(&self, wire: WireRequest) -> Result<http::Request<RequestBody>, Failed> {
+    fn request(target: &Target, wire: WireRequest) -> Result<http::Request<RequestBody>, Failed> {
         let body: RequestBody = if wire.slow {
             StreamBody::new(slow_stream(wire.body).map_ok(Frame::data)).boxed()
         } else {
             Full::new(wire.body).map_err(|never| match never {}).boxed()
         };
-        let mut request = http::Request::post(self.target.path.clone())
-            .header(http::header::HOST, self.target.authority.clone());
+        let mut request = http::Request::post(target.path.clone())
+            .header(http::header::HOST, target.authority.clone());
         for (name, value) in &wire.headers {
             request = request.header(*name, value.as_str());
         }
@@ -556,8 +584,8 @@ impl Sender {
             .map_err(|error| Failed::NoAnswer(format!("cannot build the request: {error}")))
     }
 
-    fn idle_connection(&self) -> Option<Connection> {
-        let mut idle = self.target.idle.lock().ok()?;
+    fn idle_connection(target: &Target) -> Option<Connection> {
+        let mut idle = target.idle.lock().ok()?;
         while let Some(connection) = idle.pop() {
             if connection.is_ready() {
                 return Some(connection);
@@ -572,11 +600,11 @@ impl Sender {
     /// pooled only once it is ready for another request, within the
     /// timeout, and dropped otherwise. Handing it out earlier would leave
     /// the next delivery waiting on a connection that is not free.
-    fn put_back(&self, mut connection: Connection) {
+    fn put_back(&self, target: &Arc<Target>, mut connection: Connection) {
         if connection.is_ready() {
-            self.target.pool(connection);
+            target.pool(connection);
         } else if !connection.is_closed() {
-            let target = Arc::clone(&self.target);
+            let target = Arc::clone(target);
             let wait = self.config.timeout;
             tokio::spawn(async move {
                 if let Ok(Ok(())) = tokio::time::timeout(wait, connection.ready()).await {
@@ -586,8 +614,7 @@ impl Sender {
         }
     }
 
-    async fn connect(&self) -> Result<Connection, Failed> {
-        let target = &self.target;
+    async fn connect(target: &Target) -> Result<Connection, Failed> {
         let stream = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
             .await
             .map_err(|error| {
