@@ -62,6 +62,7 @@ pub struct Counts {
     stored: AtomicU64,
     unavailable: AtomicU64,
     processing_failures: AtomicU64,
+    fenced: AtomicU64,
 }
 
 impl Counts {
@@ -101,6 +102,12 @@ impl Counts {
         self.unavailable.load(Ordering::Relaxed)
     }
 
+    /// Completions refused because the claim had been taken over (its lease
+    /// ran out): nothing was recorded.
+    pub fn fenced(&self) -> u64 {
+        self.fenced.load(Ordering::Relaxed)
+    }
+
     /// Inbox processing attempts failed on purpose (`--fail-rate`).
     pub fn processing_failures(&self) -> u64 {
         self.processing_failures.load(Ordering::Relaxed)
@@ -126,6 +133,9 @@ impl std::fmt::Display for Counts {
                 self.stored(),
                 self.processing_failures()
             )?;
+        }
+        if self.fenced() > 0 {
+            write!(f, "  completions refused (fenced) {}", self.fenced())?;
         }
         Ok(())
     }
@@ -209,6 +219,9 @@ pub struct ListenConfig {
     /// Accept, then process, with this many workers; `None` processes
     /// before answering.
     pub inbox: Option<InboxConfig>,
+    /// How long each processing takes (a slow app), before its effect is
+    /// recorded.
+    pub process_delay: Duration,
 }
 
 /// The inbox of `listen --inbox`.
@@ -229,6 +242,7 @@ impl Default for ListenConfig {
             verbose: false,
             lease: DEFAULT_LEASE,
             inbox: None,
+            process_delay: Duration::ZERO,
         }
     }
 }
@@ -242,6 +256,7 @@ struct ListenState {
     fail: Arc<FailRate>,
     counts: Arc<Counts>,
     verbose: bool,
+    process_delay: Duration,
     accepted: mpsc::UnboundedSender<Accepted>,
 }
 
@@ -304,6 +319,7 @@ impl Listener {
             }),
             counts: Arc::clone(&counts),
             verbose: config.verbose,
+            process_delay: config.process_delay,
             accepted,
         };
         let workers = match (&inbox, &config.inbox) {
@@ -401,6 +417,9 @@ async fn handle(State(state): State<ListenState>, once: Result<Once, OnceRejecti
         // The claim is given back as it drops: the redelivery is processed.
         return (StatusCode::INTERNAL_SERVER_ERROR, "injected failure").into_response();
     }
+    if !state.process_delay.is_zero() {
+        tokio::time::sleep(state.process_delay).await;
+    }
     match state
         .store
         .record_and_complete(claim.key(), claim.token())
@@ -412,7 +431,7 @@ async fn handle(State(state): State<ListenState>, once: Result<Once, OnceRejecti
             (StatusCode::OK, "ok").into_response()
         }
         Err(StoreError::Fenced) => {
-            state.counts.in_progress.fetch_add(1, Ordering::Relaxed);
+            state.counts.fenced.fetch_add(1, Ordering::Relaxed);
             note(&state, 409, "fenced", claim.id());
             (StatusCode::CONFLICT, "claim taken over; redeliver it").into_response()
         }
@@ -473,6 +492,9 @@ async fn process_job(state: &ListenState, job: Job) -> Result<(), BoxError> {
             .fetch_add(1, Ordering::Relaxed);
         return Err("injected processing failure".into());
     }
+    if !state.process_delay.is_zero() {
+        tokio::time::sleep(state.process_delay).await;
+    }
     match state
         .store
         .record_and_complete(job.key(), job.token())
@@ -483,7 +505,10 @@ async fn process_job(state: &ListenState, job: Job) -> Result<(), BoxError> {
             Ok(())
         }
         // Taken over by another worker, which records it: nothing here.
-        Err(StoreError::Fenced) => Ok(()),
+        Err(StoreError::Fenced) => {
+            state.counts.fenced.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
         Err(error) => Err(Box::new(error)),
     }
 }

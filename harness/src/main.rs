@@ -141,7 +141,7 @@ enum Command {
     },
     /// Run a verifying receiver; print one JSON line per processed delivery.
     #[command(
-        after_help = "Answers bad deliveries with the SDK's statuses (401, 413, 415, 400, 408 for a\nbody slower than --body-timeout); processes each GUID once: a repeated GUID is\nacknowledged (200) without printing it again, one still being processed is\nwaited for (409 after 5 s). With --fail-rate R, a fraction R of first attempts\nis answered 500 before processing, as a failing app; their redeliveries are\nprocessed. Ctrl-C prints the counts on stderr.\n\nExamples:\n  icr-webhooks listen --addr 127.0.0.1:8787 --secret s3cr3t\n  icr-webhooks listen --secret s3cr3t --fail-rate 0.1 --seed 7 --verbose"
+        after_help = "Answers bad deliveries with the SDK's statuses (401, 413, 415, 400, 408 for a\nbody slower than --body-timeout) and processes each GUID once, recording it in\nthe table listen_effects of the store in the transaction that completes it.\n\nProcess, then answer (the default): a repeated GUID is acknowledged (200)\nwithout processing, one being processed here is waited for (409 after 5 s), one\nheld by another replica is answered 409. With --inbox: each delivery is stored,\nanswered 202 (200 when known already), and processed by the workers of any\nreplica sharing the store; failures are retried with backoff, and kept as dead\nafter --attempts (see `icr-webhooks inbox`). The store answers 503 when it\ncannot write.\n\nWith --fail-rate R, a fraction R of first attempts is answered 500 (before\nprocessing; with --inbox after storing), and with --inbox a fraction R of first\nprocessing attempts fails. Ctrl-C or SIGTERM prints the counts on stderr.\n\nExamples:\n  icr-webhooks listen --secret s3cr3t\n  icr-webhooks listen --secret s3cr3t --store memory --fail-rate 0.1 --seed 7 --verbose\n  icr-webhooks listen --secret s3cr3t --inbox --workers 16 --store postgres://postgres@127.0.0.1/test"
     )]
     Listen {
         /// Address to listen on (loopback by default).
@@ -150,7 +150,7 @@ enum Command {
         /// A webhook secret; repeat for rotation.
         #[arg(long = "secret", required = true)]
         secrets: Vec<String>,
-        /// Answer 500 before processing for this fraction (0 to 1) of first attempts.
+        /// Answer 500 to this fraction (0 to 1) of first attempts (and with --inbox fail as many first processings).
         #[arg(long, default_value_t = 0.0, value_parser = parse_fraction, value_name = "R")]
         fail_rate: f64,
         /// Seed that picks the failing GUIDs (random when absent; printed).
@@ -184,6 +184,9 @@ enum Command {
         /// Inbox: seconds before the first retry (doubling after each failure, at most 10 minutes).
         #[arg(long, default_value_t = 1.0, value_parser = parse_seconds, value_name = "SECONDS", requires = "inbox")]
         retry_delay: f64,
+        /// Seconds each processing takes, as a slow app.
+        #[arg(long, default_value_t = 0.0, value_parser = parse_delay, value_name = "SECONDS")]
+        process_delay: f64,
     },
     /// Look into a store: counts, failed and dead deliveries, retry, purge.
     #[command(
@@ -276,6 +279,15 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
         Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => Ok(seconds),
         _ => Err(format!(
             "`{text}` is not a number of seconds from 0 to 86400"
+        )),
+    }
+}
+
+fn parse_delay(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if (0.0..=3600.0).contains(&seconds) => Ok(seconds),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 0 to 3600"
         )),
     }
 }
@@ -404,6 +416,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             lease,
             attempts,
             retry_delay,
+            process_delay,
         } => {
             let receiver = receiver(&secrets)?;
             let config = ListenConfig {
@@ -420,6 +433,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                         ..RetryPolicy::default()
                     },
                 }),
+                process_delay: std::time::Duration::from_secs_f64(process_delay),
             };
             let runtime = runtime()?;
             runtime.block_on(listen_forever(&addr, receiver, &store, &config))?;

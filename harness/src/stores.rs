@@ -264,6 +264,48 @@ impl ListenStore {
     }
 }
 
+impl ListenStore {
+    /// How many times each delivery was recorded in `listen_effects`, by
+    /// GUID.
+    ///
+    /// # Errors
+    /// When the database failed.
+    pub async fn effect_counts(&self) -> Result<HashMap<String, u64>, StoreError> {
+        const COUNTS: &str =
+            "SELECT delivery_id, CAST(count(*) AS BIGINT) FROM listen_effects GROUP BY delivery_id";
+        let pairs: Vec<(String, i64)> = match self {
+            Self::Memory(_, effects) => {
+                return Ok(effects
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone());
+            }
+            Self::Sqlite(store) => store
+                .transaction(|db| {
+                    let mut statement = db.prepare(COUNTS)?;
+                    let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                    rows.collect::<Result<Vec<_>, _>>()
+                })
+                .await?
+                .map_err(sql_error)?,
+            Self::Postgres(store) => {
+                let client = store.pool().get().await.map_err(sql_error)?;
+                client
+                    .query(COUNTS, &[])
+                    .await
+                    .map_err(sql_error)?
+                    .iter()
+                    .map(|row| (row.get(0), row.get(1)))
+                    .collect()
+            }
+        };
+        Ok(pairs
+            .into_iter()
+            .map(|(guid, n)| (guid, u64::try_from(n).unwrap_or(0)))
+            .collect())
+    }
+}
+
 /// Rows, deliveries, and deliveries recorded more than once.
 const EFFECTS: &str = "SELECT CAST(coalesce(sum(n), 0) AS BIGINT), CAST(count(*) AS BIGINT),
         CAST(coalesce(sum(CASE WHEN n > 1 THEN 1 ELSE 0 END), 0) AS BIGINT)

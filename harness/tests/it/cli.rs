@@ -158,7 +158,15 @@ fn verify_prints_the_typed_result_and_maps_exit_codes() {
 #[test]
 fn listen_and_send_talk_to_each_other() {
     let mut listen = Command::new(BIN)
-        .args(["listen", "--addr", "127.0.0.1:0", "--secret", "s3cr3t"])
+        .args([
+            "listen",
+            "--addr",
+            "127.0.0.1:0",
+            "--secret",
+            "s3cr3t",
+            "--store",
+            "memory",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -231,7 +239,7 @@ fn demo_passes() {
 fn help_matches_the_snapshots() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/help");
     for command in [
-        "", "events", "sample", "sign", "verify", "send", "listen", "demo",
+        "", "events", "sample", "sign", "verify", "send", "listen", "inbox", "demo",
     ] {
         let mut args: Vec<&str> = command.split_whitespace().collect();
         args.push("--help");

@@ -23,14 +23,37 @@ struct Listen {
     url: String,
     lines: mpsc::Receiver<(bool, String)>,
     readers: Vec<std::thread::JoinHandle<()>>,
+    /// Its SQLite file, removed with it.
+    store: std::path::PathBuf,
+}
+
+impl Drop for Listen {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.store.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 impl Listen {
-    /// Starts `listen` with `args` on a free loopback port.
+    /// Starts `listen` with `args` on a free loopback port, on a SQLite
+    /// store of its own unless `args` name one.
     fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["listen", "--addr", "127.0.0.1:0"])
-            .args(args)
+        let store = std::env::temp_dir().join(format!(
+            "icr-listen-test-{}.sqlite",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let mut command = Command::new(BIN);
+        command.args(["listen", "--addr", "127.0.0.1:0"]).args(args);
+        if !args.contains(&"--store") {
+            command
+                .arg("--store")
+                .arg(format!("sqlite:{}", store.display()));
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -62,6 +85,7 @@ impl Listen {
             url: String::new(),
             lines,
             readers,
+            store,
         };
         let (_, banner) = listen
             .lines
@@ -86,7 +110,7 @@ impl Listen {
         assert!(status.success());
         let exit = self.child.wait().unwrap();
         assert!(exit.success(), "listen exited with {exit}");
-        for reader in self.readers {
+        for reader in std::mem::take(&mut self.readers) {
             reader.join().unwrap();
         }
         let (mut out, mut err) = (String::new(), String::new());

@@ -9,5 +9,6 @@
 mod cli;
 mod e2e;
 mod listen;
+mod replicas;
 mod sender;
 mod strategy;
