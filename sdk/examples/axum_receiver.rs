@@ -1,28 +1,31 @@
-//! A complete ICR webhook receiver on axum.
+//! A complete ICR webhook receiver on axum: accept, then process, on a
+//! SQLite inbox.
 //!
 //! ```text
-//! ICR_WEBHOOK_SECRET=whsec_… cargo run -p icr-webhooks --features axum --example axum_receiver
+//! ICR_WEBHOOK_SECRET=whsec_… cargo run -p icr-webhooks --features axum,sqlite --example axum_receiver
 //! ```
 //!
 //! - The secret comes from `ICR_WEBHOOK_SECRET`, the address from
 //!   `ICR_WEBHOOK_ADDR` (default `127.0.0.1:3000`; port 0 picks a free one),
-//!   how long a body may take to arrive from `ICR_WEBHOOK_BODY_TIMEOUT`
-//!   (seconds, default 10).
-//! - Deliveries are POSTed to any path. The `Once` extractor checks the
+//!   the store from `ICR_WEBHOOK_STORE` (a SQLite file, default
+//!   `icr-webhooks.sqlite`), how long a body may take to arrive from
+//!   `ICR_WEBHOOK_BODY_TIMEOUT` (seconds, default 10).
+//! - Deliveries are POSTed to any path. The `Enqueued` extractor checks the
 //!   size, signature, content type, headers and payload, and refuses with
-//!   413, 401, 415 or 400 (408 for a body slower than the body timeout).
-//! - Each GUID is processed once, through the SDK's `ExactlyOnce` over a
-//!   `MemoryStore` (three days, a million GUIDs). A new delivery is
-//!   answered `202 Accepted` at once and processed after answering; a
-//!   delivery already processed is answered `200 OK` by the extractor; a
-//!   copy arriving while the first is processed waits for it. When
-//!   processing fails, the claim is given back, so that a redelivery is
-//!   processed.
+//!   413, 401, 415 or 400 (408 for a body slower than the body timeout);
+//!   then it writes the delivery to the inbox, and only then is it answered
+//!   `202 Accepted` (`200 OK` for a delivery accepted before; 503 when the
+//!   file cannot be written, so that ICR's redelivery brings it again).
+//! - Eight workers process the inbox with a `Router`; a failure is retried
+//!   with backoff and kept as dead after the last attempt. A restart loses
+//!   nothing: what was accepted and not processed is processed then; and
+//!   several processes can share the file.
 //! - Each processed delivery prints one JSON line on stdout, with
 //!   `delivery`, `event` and `action`; everything else goes to stderr, one
 //!   line per request not processed (never a secret, a signature or a
 //!   body).
-//! - Ctrl-C stops taking requests and waits for the work in progress.
+//! - Ctrl-C stops taking requests and lets the workers finish what they
+//!   hold.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -31,77 +34,57 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Extension;
-use axum::extract::{FromRef, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use icr_webhooks::once::sqlite::SqliteStore;
+use icr_webhooks::once::{Accepted, Inbox, Job};
 use icr_webhooks::types::{CreditTransferCompleted, InventoryEvent, PingEvent};
 use icr_webhooks::{
-    BodyTimeout, DEFAULT_BODY_TIMEOUT, DeliveryInfo, Event, ExactlyOnce, MemoryStore, Once,
-    OnceRejection, Receiver, Router,
+    BodyTimeout, BoxError, DEFAULT_BODY_TIMEOUT, DeliveryInfo, Enqueued, Event, InboxRejection,
+    Receiver, Router,
 };
-use tokio::sync::mpsc;
 
-#[derive(Clone)]
-struct App {
-    receiver: Receiver,
-    once: ExactlyOnce,
-    router: Arc<Router>,
-    /// Held by each piece of work in progress; shutdown waits until every
-    /// clone is gone.
-    in_flight: mpsc::Sender<()>,
-}
-
-impl FromRef<App> for Receiver {
-    fn from_ref(app: &App) -> Self {
-        app.receiver.clone()
-    }
-}
-
-impl FromRef<App> for ExactlyOnce {
-    fn from_ref(app: &App) -> Self {
-        app.once.clone()
-    }
-}
-
-/// The handler: the delivery is verified and claimed by the time it gets
-/// here. `Once` must be the last argument, since it reads the body.
-async fn webhook(State(app): State<App>, once: Result<Once, OnceRejection>) -> Response {
-    let Once(delivery, claim) = match once {
-        Ok(once) => once,
+/// The handler: the delivery is checked and stored by the time it gets
+/// here. `Enqueued` must be the last argument, since it reads the body.
+async fn webhook(enqueued: Result<Enqueued, InboxRejection>) -> Response {
+    match enqueued {
+        Ok(enqueued) => {
+            if enqueued.1 == Accepted::Duplicate {
+                eprintln!("not processed: 200 duplicate: delivery already accepted");
+            }
+            enqueued.into_response()
+        }
         Err(rejection) => {
             eprintln!(
                 "not processed: {} {}: {rejection}",
                 rejection.status().as_u16(),
                 rejection.code()
             );
-            return rejection.into_response();
+            rejection.into_response()
         }
-    };
-    let id = delivery.info.id.clone();
-    let event = delivery.event.name().to_owned();
-    let action = delivery.event.action().map(str::to_owned);
-    let work = app.router.dispatch(delivery);
-    let guard = app.in_flight.clone();
-    tokio::spawn(async move {
-        match work.await {
-            // Handled, or skipped because no handler wants it: either way
-            // the delivery is processed.
-            Ok(_) => {
-                let line = serde_json::json!({ "delivery": id.as_str(), "event": event, "action": action });
-                println!("{line}");
-                if let Err(error) = claim.complete().await {
-                    eprintln!("delivery {id} not recorded as done: {error}");
-                }
-            }
-            // The claim is dropped, so given back: a redelivery is processed.
-            Err(error) => {
-                eprintln!("delivery {id} failed, a redelivery will be processed: {error}")
-            }
+    }
+}
+
+/// Processes one stored delivery with the router, and tells.
+async fn process(router: &Router, job: Job) -> Result<(), BoxError> {
+    let id = job.delivery.info.id.clone();
+    let event = job.delivery.event.name().to_owned();
+    let action = job.delivery.event.action().map(str::to_owned);
+    match router.dispatch(job.delivery).await {
+        // Handled, or skipped because no handler wants it: either way the
+        // delivery is processed.
+        Ok(_) => {
+            let line =
+                serde_json::json!({ "delivery": id.as_str(), "event": event, "action": action });
+            println!("{line}");
+            Ok(())
         }
-        drop(guard);
-    });
-    (StatusCode::ACCEPTED, "accepted\n").into_response()
+        // Retried with backoff by the inbox.
+        Err(error) => {
+            eprintln!("delivery {id} failed (attempt {}): {error}", job.attempt);
+            Err(error)
+        }
+    }
 }
 
 /// What the app does with each event: here, it only tells.
@@ -139,6 +122,8 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()
         .context("ICR_WEBHOOK_ADDR must be an address such as 127.0.0.1:3000")?;
+    let store_path =
+        std::env::var("ICR_WEBHOOK_STORE").unwrap_or_else(|_| "icr-webhooks.sqlite".to_owned());
     let body_timeout = match std::env::var("ICR_WEBHOOK_BODY_TIMEOUT") {
         Ok(seconds) => seconds
             .parse()
@@ -148,19 +133,20 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         Err(_) => DEFAULT_BODY_TIMEOUT,
     };
     let receiver = Receiver::new(secret).context("invalid webhook secret")?;
-
-    let (in_flight, mut finished) = mpsc::channel::<()>(1);
-    let app = App {
-        receiver,
-        once: ExactlyOnce::new(MemoryStore::new()),
-        router: Arc::new(router()),
-        in_flight,
-    };
+    let store = SqliteStore::open(&store_path)
+        .await
+        .with_context(|| format!("cannot open the store {store_path}"))?;
+    let inbox = Inbox::builder(receiver, store).build();
+    let router = Arc::new(router());
+    let workers = inbox.workers(8, move |job: Job| {
+        let router = Arc::clone(&router);
+        async move { process(&router, job).await }
+    });
     let routes = axum::Router::new()
         .route("/", post(webhook))
         .route("/{*path}", post(webhook))
         .layer(Extension(BodyTimeout(body_timeout)))
-        .with_state(app);
+        .with_state(inbox);
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -172,9 +158,8 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         })
         .await
         .context("server failed")?;
-    // Every sender is gone once the server and all work are: then recv ends.
-    eprintln!("shutting down: waiting for work in progress");
-    let _ = finished.recv().await;
+    eprintln!("shutting down: the workers finish what they hold");
+    workers.shutdown().await;
     eprintln!("stopped");
     Ok(())
 }

@@ -268,6 +268,7 @@ async fn read_with(
 /// | processed already | does not run | `200 OK` ([`OnceRejection::AlreadyProcessed`]) |
 /// | being processed by another request | waits until that one ends, then as above: done is `200`, failed hands over the claim | |
 /// | still being processed after the wait ([`ExactlyOnce::wait`], 5 s by default), or by another process | does not run | `409 Conflict` ([`OnceRejection::InProgress`]) |
+/// | the store cannot be asked (database down) | does not run | `503 Service Unavailable` ([`OnceRejection::StoreUnavailable`]) |
 ///
 /// So a duplicate is acknowledged only once the work is done: if the first
 /// copy fails, the duplicate processes the delivery itself, and a 409 tells
@@ -299,10 +300,11 @@ async fn read_with(
 ///
 /// async fn webhook(Once(delivery, claim): Once) -> StatusCode {
 ///     match process(&delivery).await {
-///         Ok(()) => {
-///             claim.complete();
-///             StatusCode::OK
-///         }
+///         Ok(()) => match claim.complete().await {
+///             Ok(()) => StatusCode::OK,
+///             // Not recorded as done: let ICR redeliver it.
+///             Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+///         },
 ///         // The claim is dropped, so given back: a redelivery is processed.
 ///         Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
 ///     }

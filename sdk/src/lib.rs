@@ -51,38 +51,71 @@
 //!
 //! # Processing each delivery once
 //!
-//! ICR may deliver the same GUID twice, even at the same time, and a
-//! delivery whose processing failed must be processed when it is
-//! redelivered. [`ExactlyOnce`] does the bookkeeping over a
-//! [`DeliveryStore`] ([`MemoryStore`]: bounded in time, three days by
-//! default, and in size, oldest evicted first): [`ExactlyOnce::claim`]
-//! gives a [`Claim`] for a new GUID, which is [completed](Claim::complete)
-//! when the work is done and given back when dropped unfinished.
+//! ICR may deliver the same GUID twice, even at the same time, never retries
+//! a delivery answered 2xx, and redelivers a failed one (by hand) for three
+//! days. [`once`] keeps the promise *nothing lost, nothing twice* across
+//! restarts and replicas, over a [`DeliveryStore`] keyed by the webhook's ID
+//! and the GUID ([`DeliveryKey`]), whose claims carry a lease and a fencing
+//! token. Two ways to process:
+//!
+//! - **Process, then answer** ([`ExactlyOnce`], the axum `Once` extractor):
+//!   the request claims the delivery, the handler runs, the claim is
+//!   completed, then 2xx. Simple; the handler must finish within ICR's
+//!   10 s.
+//! - **Accept, then process** ([`Inbox`], the axum `Enqueued` extractor):
+//!   every check of the contract, then the delivery is written durably and
+//!   answered 202; [`Workers`](once::Workers) in every replica process it,
+//!   retry failures with backoff and keep the last failure as dead. The
+//!   answer is fast whatever the handler costs, and a store that cannot
+//!   write answers 503, never 2xx.
+//!
+//! Which store: [`MemoryStore`] for one process and tests (a restart
+//! forgets it); `once::sqlite::SqliteStore` (feature `sqlite`), one file,
+//! nothing to run, several processes on one host; `once::postgres::PostgresStore`
+//! (feature `postgres`) for replicas on several hosts. Both database stores
+//! create and version their tables themselves, commit concurrent calls
+//! together, and let your handler write in the transaction that completes
+//! the delivery (`complete_in`), so that its effect is committed once or not
+//! at all. Effects outside the database (an e-mail, another service) are *at
+//! least once*: give them the GUID as their idempotency key.
 //!
 //! ```
-//! use icr_webhooks::{Claimed, ExactlyOnce, MemoryStore, Receiver};
+//! use icr_webhooks::once::{Accepted, Inbox, Job, MemoryStore};
+//! use icr_webhooks::{BoxError, Receiver};
 //! # let receiver = Receiver::new("whsec_Q7mN4rT8p3Xv2kLs9dE1")?;
 //! # let body = br#"{"zen":"z","hook_id":1,"hook":{"id":1,"type":"App","name":"web","active":true,"events":[],"config":{"url":"https://example.net/icr","content_type":"json","insecure_ssl":"0"},"created_at":"2026-11-28T08:59:58Z","updated_at":"2026-11-28T08:59:58Z"}}"#.to_vec();
 //! # let signature = icr_webhooks::Secret::new("whsec_Q7mN4rT8p3Xv2kLs9dE1").sign(&body).to_string();
 //! # let headers = [
 //! #     ("X-ICR-Event", "ping"),
 //! #     ("X-ICR-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+//! #     ("X-ICR-Hook-ID", "1"),
 //! #     ("X-ICR-Signature-256", signature.as_str()),
 //! #     ("Content-Type", "application/json"),
 //! # ];
-//!
-//! let once = ExactlyOnce::new(MemoryStore::new());
-//! for _ in 0..2 {
-//!     let delivery = receiver.receive(&headers, body.clone())?;
-//!     match once.claim(&delivery.info.id) {
-//!         Claimed::New(claim) => {
-//!             println!("processing {}", delivery.info.id);
-//!             claim.complete(); // answer 2xx
-//!         }
-//!         Claimed::Done => println!("already processed"), // answer 2xx
-//!         _ => println!("being processed"),              // answer 409
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! // `SqliteStore::open("icr-webhooks.sqlite").await?` to survive restarts.
+//! let inbox = Inbox::builder(receiver, MemoryStore::new()).build();
+//! let (done, mut processed) = tokio::sync::mpsc::unbounded_channel();
+//! let workers = inbox.workers(4, move |job: Job| {
+//!     let done = done.clone();
+//!     async move {
+//!         // A failure is retried with backoff; the GUID is the idempotency
+//!         // key of anything done outside the store.
+//!         done.send(job.delivery.info.id.clone())?;
+//!         Ok::<(), BoxError>(())
 //!     }
-//! }
+//! });
+//!
+//! // In the HTTP handler: answer 202, 200, or the error's status (503 when
+//! // the store cannot write).
+//! let (_, first) = inbox.accept(&headers, body.clone()).await?;
+//! let (_, again) = inbox.accept(&headers, body.clone()).await?;
+//! assert_eq!((first, again), (Accepted::Stored, Accepted::Duplicate));
+//!
+//! assert_eq!(processed.recv().await.map(|id| id.to_string()).as_deref(), Some("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
+//! workers.shutdown().await;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -117,7 +150,9 @@
 //!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
-//! | `axum` | no | [`Delivery`] as an axum 0.8 extractor (`FromRequest`) that reads the body under the size limit and within `BodyTimeout`, [`DeliveryInfo`], the same without the typed parse (for [`DeliveryInfo::parse_borrowed`]), `Once`, the same with exactly-once processing, and `DeliveryRejection` / `OnceRejection`, which answer with the right status |
+//! | `sqlite` | no | `once::sqlite::SqliteStore`, the durable store in one SQLite file (bundled SQLite) |
+//! | `postgres` | no | `once::postgres::PostgresStore`, the durable store on PostgreSQL (tokio-postgres, deadpool) |
+//! | `axum` | no | [`Delivery`] as an axum 0.8 extractor (`FromRequest`) that reads the body under the size limit and within `BodyTimeout`, [`DeliveryInfo`], the same without the typed parse (for [`DeliveryInfo::parse_borrowed`]), `Once`, the same with exactly-once processing, `Enqueued`, which accepts into an [`Inbox`], and `DeliveryRejection` / `OnceRejection` / `InboxRejection`, which answer with the right status |
 #![cfg_attr(
     feature = "axum",
     doc = "\nWith `axum`, a handler takes a [`Delivery`] as its last argument; the \

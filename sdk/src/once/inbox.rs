@@ -8,7 +8,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use tokio::sync::{Notify, Semaphore, watch};
@@ -426,13 +426,18 @@ impl Inbox {
         };
         let mut work = handler.handle(job);
         let renew_every = (self.inner.lease / 3).max(Duration::from_millis(10));
+        // Until when the claim is surely ours, by this process's clock.
+        let mut held_until = Instant::now() + self.inner.lease;
         let outcome = loop {
             tokio::select! {
                 outcome = &mut work => break outcome,
                 () = tokio::time::sleep(renew_every) => {
+                    let asked = Instant::now();
                     // A renewal refused means the job was taken over; the
                     // settlement below is then refused too.
-                    let _ = store.renew(&key, lease.token, self.inner.lease).await;
+                    if store.renew(&key, lease.token, self.inner.lease).await.is_ok() {
+                        held_until = asked + self.inner.lease;
+                    }
                 }
             }
         };
@@ -440,7 +445,7 @@ impl Inbox {
             // Fenced: completed in the handler's own transaction, or taken
             // over; either way nothing more to write.
             Ok(()) => {
-                let _ = store.complete(&key, lease.token).await;
+                settle(held_until, || store.complete(&key, lease.token)).await;
             }
             Err(error) => {
                 let retry_at = self
@@ -449,8 +454,30 @@ impl Inbox {
                     .delay_after(attempt)
                     .map(|delay| self.inner.clock.now() + delay);
                 let reason = error_chain(error.as_ref());
-                let _ = store.fail(&key, lease.token, retry_at, &reason).await;
+                settle(held_until, || {
+                    store.fail(&key, lease.token, retry_at, &reason)
+                })
+                .await;
             }
+        }
+    }
+}
+
+/// Writes a job's settlement, again and again while the store fails (50 ms
+/// apart, doubling to 2 s) and the claim is still held: a completion lost to
+/// a passing database error would otherwise run the handler again once the
+/// lease ran out. Past the lease another worker may have taken the job
+/// over, and the write would be refused anyway.
+async fn settle<'a>(held_until: Instant, mut write: impl FnMut() -> super::StoreFuture<'a, ()>) {
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match write().await {
+            Ok(()) | Err(StoreError::Fenced) => return,
+            Err(_) if Instant::now() + pause < held_until => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            Err(_) => return,
         }
     }
 }

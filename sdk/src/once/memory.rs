@@ -13,7 +13,7 @@ use bytes::Bytes;
 use super::{
     Accepted, Begin, ClaimedJob, Clock, DEFAULT_CAPACITY, DEFAULT_WINDOW, DeliveryKey,
     DeliveryStore, Lease, ListFilter, Purge, Purged, Record, State, Stats, StoreError, StoreFuture,
-    StoredDelivery, Token, duration_millis, from_millis, to_millis,
+    StoredDelivery, Token, duration_millis, from_millis, to_millis, to_millis_ceil,
 };
 use crate::DeliveryId;
 
@@ -347,7 +347,7 @@ impl DeliveryStore for MemoryStore {
             match (row.is_inbox(), retry_at) {
                 (true, Some(at)) => {
                     row.state = State::Pending;
-                    row.due = to_millis(at);
+                    row.due = to_millis_ceil(at);
                 }
                 (true, None) => {
                     row.state = State::Dead;

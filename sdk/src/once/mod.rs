@@ -648,6 +648,18 @@ pub(crate) fn to_millis(time: SystemTime) -> i64 {
     }
 }
 
+/// `time` in milliseconds since the Unix epoch, rounded up: for a time
+/// before which something must not happen (a retry), so that it never
+/// happens early.
+pub(crate) fn to_millis_ceil(time: SystemTime) -> i64 {
+    let floor = to_millis(time);
+    if from_millis(floor) < time {
+        floor.saturating_add(1)
+    } else {
+        floor
+    }
+}
+
 /// The time `millis` milliseconds after the Unix epoch.
 pub(crate) fn from_millis(millis: i64) -> SystemTime {
     let magnitude = Duration::from_millis(millis.unsigned_abs());

@@ -864,7 +864,7 @@ impl DeliveryStore for PostgresStore {
                          WHERE hook_id = $1 AND guid = $2 AND state = 'active' AND token = $3",
                         key,
                         token,
-                        &[&millis(at), &reason],
+                        &[&super::to_millis_ceil(at), &reason],
                     )
                     .await
                 }

@@ -214,16 +214,34 @@ impl SqliteStore {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
+        let (reply, answer) = oneshot::channel::<Result<Result<T, E>, StoreError>>();
+        // Answered once: with the result after the commit, or with the
+        // store's error when the batch fails before `work` could run.
+        let slot = Arc::new(Mutex::new(Some(reply)));
+        let on_error = Arc::clone(&slot);
         let job: UserWork = Box::new(move |db| {
             let result = work(db);
             let keep = result.is_ok();
             let deliver: Deliver = Box::new(move |committed| {
-                let _ = reply.send(committed.map(|()| result));
+                let reply = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some(reply) = reply {
+                    let _ = reply.send(committed.map(|()| result));
+                }
             });
             (keep, deliver)
         });
-        self.send(Op::User(job), Reply::Done(Box::new(|_| ())))?;
+        let failed: Box<dyn FnOnce(Result<Answer, StoreError>) + Send> = Box::new(move |answer| {
+            if let Err(error) = answer {
+                let reply = on_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                if let Some(reply) = reply {
+                    let _ = reply.send(Err(error));
+                }
+            }
+        });
+        self.send(Op::User(job), Reply::Done(failed))?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -617,7 +635,7 @@ fn apply(db: &Connection, op: Op, now: i64) -> Result<(Answer, bool), StoreError
                         hook_column(&key)?,
                         key.id.as_str(),
                         now,
-                        retry_at.map(millis).unwrap_or(0),
+                        retry_at.map(super::to_millis_ceil).unwrap_or(0),
                         token_column(token),
                         reason
                     ],

@@ -17,6 +17,7 @@ mod support;
 
 #[cfg(feature = "axum")]
 mod axum_loopback;
+#[cfg(feature = "axum")]
 mod backends;
 mod bad_deliveries;
 mod contract;
@@ -25,10 +26,12 @@ mod exactly_once;
 mod hostile;
 mod hostile_properties;
 #[cfg(feature = "axum")]
+mod inbox;
+#[cfg(feature = "axum")]
 mod limits;
 mod properties;
 mod redaction;
-#[cfg(feature = "axum")]
+#[cfg(all(feature = "axum", feature = "sqlite"))]
 mod redaction_logs;
 mod routing;
 #[cfg(feature = "axum")]

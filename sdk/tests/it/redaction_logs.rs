@@ -152,6 +152,7 @@ fn the_example_receiver_logs_no_secret_signature_or_body() {
         runtime.block_on(example_receiver::run()).unwrap();
         return;
     }
+    let store = crate::backends::TempDir::new("example");
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "redaction_logs::the_example_receiver_logs_no_secret_signature_or_body",
@@ -163,6 +164,7 @@ fn the_example_receiver_logs_no_secret_signature_or_body() {
         .env("ICR_WEBHOOK_SECRET", CANARY)
         .env("ICR_WEBHOOK_ADDR", "127.0.0.1:0")
         .env("ICR_WEBHOOK_BODY_TIMEOUT", "0.3")
+        .env("ICR_WEBHOOK_STORE", store.path().join("example.sqlite"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -248,7 +250,7 @@ fn the_example_receiver_logs_no_secret_signature_or_body() {
 
     // One line per request not processed, naming its status and code.
     for expected in [
-        "not processed: 200 already_processed: delivery already processed",
+        "not processed: 200 duplicate: delivery already accepted",
         "not processed: 401 missing_header: missing `X-ICR-Signature-256` header",
         "not processed: 401 malformed_signature",
         "not processed: 401 signature_mismatch",
