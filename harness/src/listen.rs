@@ -501,6 +501,7 @@ async fn process_job(state: &ListenState, job: Job) -> Result<(), BoxError> {
         .await
     {
         Ok(()) => {
+            job.completed();
             report(state, &job.delivery);
             Ok(())
         }

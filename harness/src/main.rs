@@ -173,7 +173,7 @@ enum Command {
         #[arg(long)]
         inbox: bool,
         /// Inbox workers: deliveries processed at once.
-        #[arg(long, default_value_t = 8, requires = "inbox")]
+        #[arg(long, default_value_t = 64, requires = "inbox")]
         workers: usize,
         /// Seconds a claim holds before another process may take it over.
         #[arg(long, default_value_t = 60.0, value_parser = parse_seconds, value_name = "SECONDS")]
@@ -803,9 +803,12 @@ async fn inbox_command(spec: &StoreSpec, action: InboxAction) -> Result<u8, Fail
             }
             for (record, stored) in found {
                 let mut out = record_json(&record);
-                if let Some(stored) = stored {
-                    out["headers"] = serde_json::json!(stored.headers);
-                    out["body"] = serde_json::json!(String::from_utf8_lossy(&stored.body));
+                if let (Some(stored), Some(fields)) = (stored, out.as_object_mut()) {
+                    fields.insert("headers".to_owned(), serde_json::json!(stored.headers));
+                    fields.insert(
+                        "body".to_owned(),
+                        serde_json::json!(String::from_utf8_lossy(&stored.body)),
+                    );
                 }
                 say!("{out}");
             }

@@ -110,9 +110,19 @@ pub struct Job {
     pub received_at: SystemTime,
     key: DeliveryKey,
     token: Token,
+    completed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Job {
+    /// Tells the worker that the handler completed the delivery itself, in
+    /// its own transaction (`complete_in`) that it committed: the worker
+    /// then writes nothing more. Without it the worker completes the job as
+    /// usual, and finds it done already (refused, harmlessly).
+    pub fn completed(&self) {
+        self.completed
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
     /// The delivery's key.
     pub fn key(&self) -> &DeliveryKey {
         &self.key
@@ -205,12 +215,6 @@ pub struct InboxBuilder {
     lease: Duration,
     retry: RetryPolicy,
     poll: Duration,
-}
-
-impl fmt::Debug for dyn DeliveryStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DeliveryStore")
-    }
 }
 
 impl InboxBuilder {
@@ -347,7 +351,17 @@ impl Inbox {
                 break;
             }
             while running.try_join_next().is_some() {}
-            let free = slots.available_permits();
+            let mut free = slots.available_permits();
+            // Claims go out in batches: with jobs still running, wait a
+            // little (at most 5 ms) for an eighth of the workers to be free,
+            // rather than ask the store for one job at a time.
+            let batch = (concurrency / 8).max(1);
+            if free > 0 && free < batch && !running.is_empty() {
+                let wanted = u32::try_from(batch).unwrap_or(u32::MAX);
+                let _ = tokio::time::timeout(Duration::from_millis(5), slots.acquire_many(wanted))
+                    .await;
+                free = slots.available_permits();
+            }
             let claimed = if free == 0 {
                 Ok(Vec::new())
             } else {
@@ -375,7 +389,6 @@ impl Inbox {
                     }
                     None
                 }
-                Ok(_) if free == 0 => Some(self.inner.poll),
                 Ok(_) => Some(self.inner.poll),
                 Err(_) => {
                     // The store is down: back off, up to 5 s.
@@ -417,12 +430,14 @@ impl Inbox {
                 return;
             }
         };
+        let completed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let job = Job {
             delivery: parsed,
             attempt,
             received_at: delivery.received_at,
             key: key.clone(),
             token: lease.token,
+            completed: Arc::clone(&completed),
         };
         let mut work = handler.handle(job);
         let renew_every = (self.inner.lease / 3).max(Duration::from_millis(10));
@@ -444,6 +459,7 @@ impl Inbox {
         match outcome {
             // Fenced: completed in the handler's own transaction, or taken
             // over; either way nothing more to write.
+            Ok(()) if completed.load(std::sync::atomic::Ordering::Acquire) => {}
             Ok(()) => {
                 settle(held_until, || store.complete(&key, lease.token)).await;
             }

@@ -118,6 +118,19 @@ impl Row {
         !self.is_inbox() || self.state == State::Done
     }
 
+    /// A claim given back, not counted as an attempt: free, or for an inbox
+    /// row pending again at once.
+    fn give_back(&mut self, now: i64) {
+        self.attempts = self.attempts.saturating_sub(1);
+        if self.is_inbox() {
+            self.state = State::Pending;
+            self.due = now;
+        } else {
+            self.state = State::Free;
+            self.due = 0;
+        }
+    }
+
     fn in_due_index(&self) -> bool {
         self.is_inbox() && matches!(self.state, State::Pending | State::Active)
     }
@@ -252,30 +265,12 @@ impl DeliveryStore for MemoryStore {
     }
 
     fn abort<'a>(&'a self, key: &'a DeliveryKey, token: Token) -> StoreFuture<'a, ()> {
-        done(self.fenced(key, token, |row, now| {
-            row.attempts = row.attempts.saturating_sub(1);
-            if row.is_inbox() {
-                row.state = State::Pending;
-                row.due = now;
-            } else {
-                row.state = State::Free;
-                row.due = 0;
-            }
-        }))
+        done(self.fenced(key, token, Row::give_back))
     }
 
     fn release(&self, key: &DeliveryKey, token: Token) {
         // Fenced: a claim settled or taken over meanwhile is left alone.
-        let _ = self.fenced(key, token, |row, now| {
-            row.attempts = row.attempts.saturating_sub(1);
-            if row.is_inbox() {
-                row.state = State::Pending;
-                row.due = now;
-            } else {
-                row.state = State::Free;
-                row.due = 0;
-            }
-        });
+        let _ = self.fenced(key, token, Row::give_back);
     }
 
     fn accept(&self, delivery: StoredDelivery) -> StoreFuture<'_, Accepted> {
@@ -397,7 +392,7 @@ impl DeliveryStore for MemoryStore {
             picked
                 .into_iter()
                 .take(limit)
-                .filter_map(|(key, row)| record(*key, row))
+                .map(|(key, row)| record(*key, row))
                 .collect()
         });
         done(Ok(records))
@@ -418,13 +413,13 @@ impl DeliveryStore for MemoryStore {
             found.sort_by_key(|(key, _)| *key);
             found
                 .into_iter()
-                .filter_map(|(key, row)| {
+                .map(|(key, row)| {
                     let delivery = row
                         .stored
                         .as_ref()
                         .filter(|kept| kept.body.is_some())
                         .map(|kept| stored(key, kept));
-                    Some((record(key, row)?, delivery))
+                    (record(key, row), delivery)
                 })
                 .collect()
         });
@@ -576,9 +571,9 @@ impl Rows {
     }
 }
 
-fn record(key: Key, row: &Row) -> Option<Record> {
-    Some(Record {
-        key: delivery_key(key)?,
+fn record(key: Key, row: &Row) -> Record {
+    Record {
+        key: delivery_key(key),
         state: row.state,
         attempts: row.attempts,
         received_at: row
@@ -593,15 +588,12 @@ fn record(key: Key, row: &Row) -> Option<Record> {
             .as_ref()
             .and_then(|kept| kept.body.as_ref())
             .map(|body| body.len() as u64),
-    })
+    }
 }
 
 fn stored(key: Key, kept: &Kept) -> StoredDelivery {
     StoredDelivery {
-        key: DeliveryKey {
-            hook_id: key.0,
-            id: guid_text(key.1),
-        },
+        key: delivery_key(key),
         headers: kept.headers.clone(),
         body: kept.body.clone().unwrap_or_default(),
         received_at: from_millis(kept.received_at),
@@ -612,11 +604,11 @@ fn key_of(key: &DeliveryKey) -> Key {
     (key.hook_id, guid_number(&key.id))
 }
 
-fn delivery_key(key: Key) -> Option<DeliveryKey> {
-    Some(DeliveryKey {
+fn delivery_key(key: Key) -> DeliveryKey {
+    DeliveryKey {
         hook_id: key.0,
         id: guid_text(key.1),
-    })
+    }
 }
 
 /// The GUID as a number: its 32 hex digits (a [`DeliveryId`] is always a

@@ -601,6 +601,12 @@ macro_rules! forward_store {
 
 forward_store!(Arc<T>, Box<T>);
 
+impl fmt::Debug for dyn DeliveryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeliveryStore")
+    }
+}
+
 /// Where a store reads the time: the system clock, or a clock a test moves.
 #[derive(Clone)]
 pub struct Clock(Arc<dyn Fn() -> SystemTime + Send + Sync>);

@@ -249,7 +249,8 @@ fn pg(error: tokio_postgres::Error) -> StoreError {
 }
 
 /// Marks `key` done if the claim `token` still holds it, inside your
-/// transaction `tx`: your writes and the completion commit together.
+/// transaction `tx`: your writes and the completion commit together. The
+/// row is stamped with the system clock.
 ///
 /// # Errors
 /// [`StoreError::Fenced`] when the claim was taken over or settled: roll
@@ -326,15 +327,14 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
                      headers text,
                      body bytea,
                      last_error text,
-                     PRIMARY KEY (hook_id, guid)
+                     PRIMARY KEY (guid, hook_id)
                  );
                  CREATE INDEX IF NOT EXISTS icr_deliveries_due
                      ON icr_deliveries (due)
                      WHERE headers IS NOT NULL AND state IN ('pending', 'active');
                  CREATE INDEX IF NOT EXISTS icr_deliveries_updated
                      ON icr_deliveries (updated_at);
-                 CREATE INDEX IF NOT EXISTS icr_deliveries_guid
-                     ON icr_deliveries (guid);",
+",
             )
             .await
             .map_err(pg)?;
@@ -430,7 +430,7 @@ async fn insert_accepts(
              SELECT h, g, 'pending', $6, $6, r, hd, b
              FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bytea[])
                  AS t(h, g, r, hd, b)
-             ON CONFLICT (hook_id, guid) DO NOTHING
+             ON CONFLICT (guid, hook_id) DO NOTHING
              RETURNING hook_id, guid",
         )
         .await
@@ -565,7 +565,7 @@ impl PostgresStore {
             .prepare_cached(
                 "INSERT INTO icr_deliveries AS d (hook_id, guid, state, token, due, attempts, updated_at)
                  VALUES ($1, $2, 'active', nextval('icr_delivery_token'), $3, 1, $4)
-                 ON CONFLICT (hook_id, guid) DO UPDATE
+                 ON CONFLICT (guid, hook_id) DO UPDATE
                  SET state = 'active', token = EXCLUDED.token, due = EXCLUDED.due,
                      attempts = d.attempts + 1, updated_at = EXCLUDED.updated_at
                  WHERE d.state = 'free'
