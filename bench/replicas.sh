@@ -70,7 +70,7 @@ for kind in $STORES; do
         postgres)
             need psql
             schema=replicas_$RANDOM$RANDOM
-            psql "$POSTGRES_URL" -qAtX -c "CREATE SCHEMA $schema" >/dev/null
+            PGOPTIONS=--client-min-messages=warning psql "$POSTGRES_URL" -qAtX -c "CREATE SCHEMA $schema" >/dev/null
             separator='?'
             [[ $POSTGRES_URL == *\?* ]] && separator='&'
             store="$POSTGRES_URL${separator}options=-csearch_path%3D$schema"
@@ -125,6 +125,6 @@ for kind in $STORES; do
         wait "$pid" 2>/dev/null || true
         forget_pid "$pid"
     done
-    [[ -n $schema ]] && psql "$POSTGRES_URL" -qAtX -c "DROP SCHEMA $schema CASCADE" >/dev/null
+    [[ -n $schema ]] && PGOPTIONS=--client-min-messages=warning psql "$POSTGRES_URL" -qAtX -c "DROP SCHEMA $schema CASCADE" >/dev/null
     [[ $repeated == 0 && $dead == 0 && $missing == 0 ]] || die "$kind: not exactly once"
 done

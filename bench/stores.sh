@@ -52,7 +52,7 @@ results=$WORK/results.jsonl
 : >"$results"
 out=$WORK/load.out
 
-pg() { psql "$POSTGRES_URL" -qAtX -c "$1"; }
+pg() { PGOPTIONS=--client-min-messages=warning psql "$POSTGRES_URL" -qAtX -c "$1"; }
 
 # The --store argument and mode flags of a fresh server for $1.
 store_args() {
