@@ -7,6 +7,7 @@
 //! fraction of first attempts answered 500, and with an inbox a fraction of
 //! first processing attempts failed.
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -373,7 +374,11 @@ pub fn app(receiver: Receiver, accepted: mpsc::UnboundedSender<Accepted>) -> Rou
 
 fn note(state: &ListenState, status: u16, code: &str, what: &dyn std::fmt::Display) {
     if state.verbose {
-        eprintln!("not processed: {status} {code}: {what}");
+        // A closed stderr drops the line rather than the request.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "not processed: {status} {code}: {what}"
+        );
     }
 }
 

@@ -24,6 +24,14 @@ macro_rules! say {
     }};
 }
 
+/// `eprintln!` that does not panic when stderr is closed (a parent that
+/// read the banner and let the pipe go): what cannot be written is dropped.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 /// Exit code: a delivery was rejected or not every delivery was delivered.
 const EXIT_REJECTED: u8 = 1;
 /// Exit code: bad usage (clap uses it too).
@@ -319,7 +327,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprintln!("icr-webhooks: {:#}", failure.error);
+            tell!("icr-webhooks: {:#}", failure.error);
             ExitCode::from(failure.code)
         }
     }
@@ -641,22 +649,23 @@ async fn listen_forever(
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
-    eprintln!("listening on http://{local}/ (POST / or /webhook); Ctrl-C stops");
+    tell!("listening on http://{local}/ (POST / or /webhook); Ctrl-C stops");
     let mode = match &config.inbox {
         Some(inbox) => format!("accept, then process ({} workers)", inbox.workers),
         None => "process, then answer".to_owned(),
     };
-    eprintln!("store {spec}; {mode}");
+    tell!("store {spec}; {mode}");
     if config.fail_rate > 0.0 {
         match &config.inbox {
-            Some(_) => eprintln!(
+            Some(_) => tell!(
                 "answering 500 to {rate} of first attempts after storing them, and failing {rate} of first processing attempts (--seed {seed})",
                 rate = config.fail_rate,
                 seed = config.seed
             ),
-            None => eprintln!(
+            None => tell!(
                 "failing {} of first attempts with 500 before processing (--seed {})",
-                config.fail_rate, config.seed
+                config.fail_rate,
+                config.seed
             ),
         }
     }
@@ -694,12 +703,12 @@ async fn listen_forever(
         workers.shutdown().await;
     }
     if let Some(commits) = store.commits() {
-        eprintln!("store commits {commits}");
+        tell!("store commits {commits}");
     }
     // Every sender of the channel is gone with the server: the printer
     // drains what is left and ends.
     let _ = printer.await;
-    eprintln!("{counts}");
+    tell!("{counts}");
     served
 }
 
@@ -933,7 +942,7 @@ async fn demo() -> anyhow::Result<bool> {
         .with_context(|| format!("opening the store {spec}"))?;
     let (router, _) = Listener::new(receiver, store, tx, &ListenConfig::default()).into_parts();
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    eprintln!("receiver listening on http://{local}/webhook, store {spec}");
+    tell!("receiver listening on http://{local}/webhook, store {spec}");
 
     let mut deliveries = Vec::new();
     for carried in [ContentType::Json, ContentType::Form] {

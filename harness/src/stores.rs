@@ -10,7 +10,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use icr_webhooks::once::postgres::PostgresStore;
+use icr_webhooks::once::postgres::{Effect, PostgresStore};
 use icr_webhooks::once::sqlite::SqliteStore;
 use icr_webhooks::once::{DeliveryKey, DeliveryStore, MemoryStore, StoreError, Token};
 
@@ -210,16 +210,12 @@ impl ListenStore {
                     .await?
             }
             Self::Postgres(store) => {
-                let mut client = store.pool().get().await.map_err(sql_error)?;
-                let tx = client.transaction().await.map_err(sql_error)?;
-                tx.execute(
+                // Batched with the other completions: one commit for many.
+                let effect = Effect::new(
                     "INSERT INTO listen_effects (delivery_id) VALUES ($1)",
-                    &[&guid],
-                )
-                .await
-                .map_err(sql_error)?;
-                icr_webhooks::once::postgres::complete_in(&tx, key, token).await?;
-                tx.commit().await.map_err(sql_error)
+                    vec![Box::new(guid)],
+                );
+                store.complete_with(key, token, effect).await
             }
         }
     }

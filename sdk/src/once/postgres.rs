@@ -79,7 +79,7 @@ struct Inner {
     pool: Pool,
     clock: Clock,
     accepts: mpsc::Sender<Batched<StoredDelivery, Accepted>>,
-    completes: mpsc::Sender<Batched<(DeliveryKey, Token), ()>>,
+    completes: mpsc::Sender<Batched<Completion, ()>>,
     runtime: tokio::runtime::Handle,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -227,6 +227,33 @@ impl PostgresStore {
             retention: Retention::default(),
             clock: Clock::system(),
         }
+    }
+
+    /// Completes `key` if the claim `token` still holds it, and runs
+    /// `effect` in the same transaction: committed together or not at all.
+    /// Concurrent calls share one transaction (one commit for many), where
+    /// [`complete_in`] in a transaction of your own commits each alone. An
+    /// effect that fails is tried again alone, so that it fails alone.
+    ///
+    /// # Errors
+    /// [`StoreError::Fenced`] when the claim was taken over or settled (the
+    /// effect did not run); [`StoreError::Backend`] when the transaction
+    /// failed (neither was written).
+    pub async fn complete_with(
+        &self,
+        key: &DeliveryKey,
+        token: Token,
+        effect: Effect,
+    ) -> Result<(), StoreError> {
+        self.queue(
+            &self.inner.completes,
+            Completion {
+                key: key.clone(),
+                token,
+                effect: Some(effect),
+            },
+        )
+        .await
     }
 
     /// The pool: take a client from it for a transaction of your own that
@@ -447,16 +474,87 @@ async fn insert_accepts(
         .collect()
 }
 
+/// A completion waiting for its batch, with the effect to commit with it.
+struct Completion {
+    key: DeliveryKey,
+    token: Token,
+    effect: Option<Effect>,
+}
+
+/// A statement of yours run in the transaction that completes a delivery
+/// ([`PostgresStore::complete_with`]), so that it is committed once or not
+/// at all.
+pub struct Effect {
+    statement: String,
+    params: Vec<Box<dyn ToSql + Send + Sync>>,
+}
+
+impl Effect {
+    /// `statement` (`$1`, `$2`… for the parameters) with `params`.
+    pub fn new(statement: impl Into<String>, params: Vec<Box<dyn ToSql + Send + Sync>>) -> Self {
+        Self {
+            statement: statement.into(),
+            params,
+        }
+    }
+}
+
+impl fmt::Debug for Effect {
+    /// The statement and how many parameters, not their values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Effect")
+            .field("statement", &self.statement)
+            .field("params", &self.params.len())
+            .finish()
+    }
+}
+
 async fn batch_completes(
     pool: Pool,
     clock: Clock,
-    mut queue: mpsc::Receiver<Batched<(DeliveryKey, Token), ()>>,
+    mut queue: mpsc::Receiver<Batched<Completion, ()>>,
 ) {
     while let Some(batch) = next_batch(&mut queue).await {
-        match update_completes(&pool, clock.millis(), &batch).await {
-            Ok(mut done) => {
-                for ((key, token), reply) in batch {
-                    let result = if done.remove(&(key, token)) {
+        let now = clock.millis();
+        let items: Vec<&Completion> = batch.iter().map(|(item, _)| item).collect();
+        let done = match update_completes(&pool, now, &items).await {
+            Ok(done) => Ok(done),
+            // One effect failing fails the whole batch's transaction: each
+            // is tried again alone, so that it fails alone.
+            Err(_) if items.len() > 1 && items.iter().any(|item| item.effect.is_some()) => {
+                let mut done = std::collections::HashSet::new();
+                let mut failed = Vec::new();
+                for (index, item) in items.iter().enumerate() {
+                    match update_completes(&pool, now, &[*item]).await {
+                        Ok(one) => done.extend(one),
+                        Err(error) => failed.push((index, error)),
+                    }
+                }
+                let mut answers: Vec<Option<Result<(), StoreError>>> =
+                    (0..batch.len()).map(|_| None).collect();
+                for (index, error) in failed {
+                    if let Some(answer) = answers.get_mut(index) {
+                        *answer = Some(Err(error));
+                    }
+                }
+                for ((item, reply), answer) in batch.into_iter().zip(answers) {
+                    let result = answer.unwrap_or_else(|| {
+                        if done.contains(&(item.key.clone(), item.token)) {
+                            Ok(())
+                        } else {
+                            Err(StoreError::Fenced)
+                        }
+                    });
+                    let _ = reply.send(result);
+                }
+                continue;
+            }
+            Err(error) => Err(error),
+        };
+        match done {
+            Ok(done) => {
+                for (item, reply) in batch {
+                    let result = if done.contains(&(item.key, item.token)) {
                         Ok(())
                     } else {
                         Err(StoreError::Fenced)
@@ -469,36 +567,96 @@ async fn batch_completes(
     }
 }
 
+/// Completes the batch in one statement (in one transaction with the
+/// effects of the completed ones, when there are any); gives the
+/// completions that held.
 async fn update_completes(
     pool: &Pool,
     now: i64,
-    batch: &[Batched<(DeliveryKey, Token), ()>],
+    batch: &[&Completion],
 ) -> Result<std::collections::HashSet<(DeliveryKey, Token)>, StoreError> {
-    let client = pool.get().await.map_err(StoreError::backend)?;
+    let mut client = pool.get().await.map_err(StoreError::backend)?;
     let mut hooks = Vec::with_capacity(batch.len());
     let mut guids = Vec::with_capacity(batch.len());
     let mut tokens = Vec::with_capacity(batch.len());
-    for ((key, token), _) in batch {
-        hooks.push(hook_column(key)?);
-        guids.push(key.id.as_str());
-        tokens.push(token_column(*token));
+    for item in batch {
+        hooks.push(hook_column(&item.key)?);
+        guids.push(item.key.id.as_str());
+        tokens.push(token_column(item.token));
     }
-    let statement = client
-        .prepare_cached(
-            "UPDATE icr_deliveries AS d SET state = 'done', due = 0, updated_at = $4
-             FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS c(h, g, t)
-             WHERE d.hook_id = c.h AND d.guid = c.g AND d.token = c.t AND d.state = 'active'
-             RETURNING d.hook_id, d.guid, d.token",
-        )
-        .await
-        .map_err(pg)?;
-    let rows = client
+    const COMPLETE: &str = "UPDATE icr_deliveries AS d SET state = 'done', due = 0, updated_at = $4
+         FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS c(h, g, t)
+         WHERE d.hook_id = c.h AND d.guid = c.g AND d.token = c.t AND d.state = 'active'
+         RETURNING d.hook_id, d.guid, d.token";
+    let completed = |rows: Vec<tokio_postgres::Row>| {
+        rows.iter()
+            .map(|row| Ok((key_of(row.get(0), row.get(1))?, token_of(row.get(2)))))
+            .collect::<Result<std::collections::HashSet<_>, StoreError>>()
+    };
+    if batch.iter().all(|item| item.effect.is_none()) {
+        let statement = client.prepare_cached(COMPLETE).await.map_err(pg)?;
+        let rows = client
+            .query(&statement, &[&hooks, &guids, &tokens, &now])
+            .await
+            .map_err(pg)?;
+        return completed(rows);
+    }
+    let tx = client.transaction().await.map_err(pg)?;
+    let statement = tx.prepare_cached(COMPLETE).await.map_err(pg)?;
+    let rows = tx
         .query(&statement, &[&hooks, &guids, &tokens, &now])
         .await
         .map_err(pg)?;
-    rows.iter()
-        .map(|row| Ok((key_of(row.get(0), row.get(1))?, token_of(row.get(2)))))
-        .collect()
+    let done = completed(rows)?;
+    // The effects of the completions that held, sent together (pipelined).
+    let mut effects = Vec::new();
+    for item in batch {
+        if let (Some(effect), true) = (&item.effect, done.contains(&(item.key.clone(), item.token)))
+        {
+            let statement = tx.prepare_cached(&effect.statement).await.map_err(pg)?;
+            effects.push((statement, effect));
+        }
+    }
+    let tx_ref = &tx;
+    let runs: Vec<_> = effects
+        .iter()
+        .map(|(statement, effect)| {
+            let params: Vec<&(dyn ToSql + Sync)> = effect
+                .params
+                .iter()
+                .map(|param| param.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            Box::pin(async move { tx_ref.execute(statement, &params).await })
+        })
+        .collect();
+    for result in join_all(runs).await {
+        result.map_err(pg)?;
+    }
+    tx.commit().await.map_err(pg)?;
+    Ok(done)
+}
+
+/// Polls every future until all are ready; their outputs in order.
+async fn join_all<F: std::future::Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match std::pin::Pin::new(future).poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 async fn purge_by_retention(pool: Pool, clock: Clock, retention: Retention) {
@@ -821,7 +979,14 @@ impl DeliveryStore for PostgresStore {
     }
 
     fn complete<'a>(&'a self, key: &'a DeliveryKey, token: Token) -> StoreFuture<'a, ()> {
-        self.queue(&self.inner.completes, (key.clone(), token))
+        self.queue(
+            &self.inner.completes,
+            Completion {
+                key: key.clone(),
+                token,
+                effect: None,
+            },
+        )
     }
 
     fn abort<'a>(&'a self, key: &'a DeliveryKey, token: Token) -> StoreFuture<'a, ()> {

@@ -595,3 +595,84 @@ proptest! {
         prop_assert_eq!(mismatch, None);
     }
 }
+
+/// `PostgresStore::complete_with`: the effect commits with the completion,
+/// a stale claim runs no effect, and an effect that fails fails alone,
+/// leaving its delivery active, while the batch it shared completes.
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_effects_commit_with_their_completion_and_fail_alone() {
+    use icr_webhooks::once::postgres::{Effect, PostgresStore};
+    runtime().block_on(async {
+        let Some(url) = backends::fresh_schema("effects").await else {
+            return;
+        };
+        let store = PostgresStore::connect(&url).await.unwrap();
+        let client = store.pool().get().await.unwrap();
+        client
+            .batch_execute("CREATE TABLE seen (guid text NOT NULL)")
+            .await
+            .unwrap();
+        let insert = |key: &DeliveryKey| {
+            Effect::new(
+                "INSERT INTO seen (guid) VALUES ($1)",
+                vec![Box::new(key.id.as_str().to_owned())],
+            )
+        };
+        let mut leases = Vec::new();
+        for n in 0..6 {
+            leases.push(new_lease(store.begin(&key(n), LEASE).await.unwrap()));
+        }
+        // Five good ones and one bad one, at once: one batch.
+        let mut tasks = Vec::new();
+        for n in 0..6_u32 {
+            let store = store.clone();
+            let token = leases[n as usize].token;
+            let effect = if n == 3 {
+                Effect::new(
+                    "INSERT INTO no_such_table VALUES ($1)",
+                    vec![Box::new(1_i64)],
+                )
+            } else {
+                insert(&key(n))
+            };
+            tasks.push(tokio::spawn(async move {
+                store.complete_with(&key(n), token, effect).await
+            }));
+        }
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(match task.await.unwrap() {
+                Ok(()) => "done",
+                Err(StoreError::Backend { .. }) => "backend",
+                Err(other) => panic!("{other:?}"),
+            });
+        }
+        assert_eq!(
+            outcomes,
+            ["done", "done", "done", "backend", "done", "done"]
+        );
+        let stale = store
+            .complete_with(&key(0), leases[0].token, insert(&key(0)))
+            .await;
+        assert!(matches!(stale, Err(StoreError::Fenced)), "{stale:?}");
+        let mut seen: Vec<String> = client
+            .query("SELECT guid FROM seen", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        seen.sort();
+        let want: Vec<String> = [0, 1, 2, 4, 5]
+            .into_iter()
+            .map(|n| key(n).id.as_str().to_owned())
+            .collect();
+        assert_eq!(
+            seen, want,
+            "one row per completed delivery, none for the stale or the failed"
+        );
+        let stats = store.stats().await.unwrap();
+        assert_eq!((stats.done, stats.active), (5, 1));
+    });
+}
