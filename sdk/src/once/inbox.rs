@@ -353,9 +353,10 @@ impl Inbox {
             while running.try_join_next().is_some() {}
             let mut free = slots.available_permits();
             // Claims go out in batches: with jobs still running, wait a
-            // little (at most 5 ms) for an eighth of the workers to be free,
-            // rather than ask the store for one job at a time.
-            let batch = (concurrency / 8).max(1);
+            // little (at most 5 ms) for a quarter of the workers to be free,
+            // rather than ask the store (a commit each) for one job at a
+            // time.
+            let batch = (concurrency / 4).max(1);
             if free > 0 && free < batch && !running.is_empty() {
                 let wanted = u32::try_from(batch).unwrap_or(u32::MAX);
                 let _ = tokio::time::timeout(Duration::from_millis(5), slots.acquire_many(wanted))
