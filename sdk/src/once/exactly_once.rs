@@ -374,9 +374,29 @@ impl Claim {
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        if !self.settled {
-            self.store.release(&self.key, self.lease.token);
-            self.settle();
+        if self.settled {
+            return;
+        }
+        self.settled = true;
+        match tokio::runtime::Handle::try_current() {
+            // Given back first, then the duplicates waiting here are woken:
+            // they find the delivery free, whatever the store.
+            Ok(runtime) => {
+                let store = Arc::clone(&self.store);
+                let local = Arc::clone(&self.local);
+                let key = self.key.clone();
+                let token = self.lease.token;
+                runtime.spawn(async move {
+                    let _ = store.abort(&key, token).await;
+                    local.settle(&key);
+                });
+            }
+            // No runtime to await on: as far as the store can at once (else
+            // the lease runs out).
+            Err(_) => {
+                self.store.release(&self.key, self.lease.token);
+                self.local.settle(&self.key);
+            }
         }
     }
 }

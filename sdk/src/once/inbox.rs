@@ -346,6 +346,9 @@ impl Inbox {
         let slots = Arc::new(Semaphore::new(concurrency));
         let mut running = JoinSet::new();
         let mut idle_for = self.inner.poll;
+        // Dropping `Workers` leaves the pool running: a closed channel is
+        // then no longer watched (it would wake the loop at once, forever).
+        let mut watching = true;
         loop {
             if *stopped.borrow() {
                 break;
@@ -402,7 +405,9 @@ impl Inbox {
                     () = self.inner.accepted.notified() => {}
                     () = tokio::time::sleep(wait) => {}
                     _ = slots.acquire(), if free == 0 => {}
-                    _ = stopped.changed() => {}
+                    changed = stopped.changed(), if watching => {
+                        watching = changed.is_ok();
+                    }
                 }
             }
         }
@@ -443,20 +448,35 @@ impl Inbox {
         let mut work = handler.handle(job);
         let renew_every = (self.inner.lease / 3).max(Duration::from_millis(10));
         // Until when the claim is surely ours, by this process's clock.
-        let mut held_until = Instant::now() + self.inner.lease;
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut work => break outcome,
-                () = tokio::time::sleep(renew_every) => {
-                    let asked = Instant::now();
-                    // A renewal refused means the job was taken over; the
-                    // settlement below is then refused too.
-                    if store.renew(&key, lease.token, self.inner.lease).await.is_ok() {
-                        held_until = asked + self.inner.lease;
-                    }
+        let held_until = std::sync::Mutex::new(Instant::now() + self.inner.lease);
+        // Renewals run beside the handler, never pausing it (a handler
+        // holding a pool connection must go on while a renewal waits).
+        let renewals = async {
+            loop {
+                tokio::time::sleep(renew_every).await;
+                let asked = Instant::now();
+                // A renewal refused means the job was taken over; the
+                // settlement below is then refused too.
+                if store
+                    .renew(&key, lease.token, self.inner.lease)
+                    .await
+                    .is_ok()
+                {
+                    *held_until
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        asked + self.inner.lease;
                 }
             }
         };
+        let mut renewals = std::pin::pin!(renewals);
+        let outcome = tokio::select! {
+            outcome = &mut work => outcome,
+            never = &mut renewals => never,
+        };
+        let held_until = *held_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match outcome {
             // Fenced: completed in the handler's own transaction, or taken
             // over; either way nothing more to write.

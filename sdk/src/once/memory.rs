@@ -23,10 +23,12 @@ use crate::DeliveryId;
 ///   [`window`](MemoryStoreBuilder::window) after its last change (default
 ///   [`DEFAULT_WINDOW`], three days, the contract's redelivery window).
 /// - **Capacity**: at most [`capacity`](MemoryStoreBuilder::capacity) rows
-///   (default [`DEFAULT_CAPACITY`]). When a new row would go over, the
-///   done, free or claimed-before-answering row changed longest ago is
-///   forgotten first. Inbox rows that are pending, active or dead are never
-///   forgotten: they are the only copy of a delivery answered 2xx.
+///   (default [`DEFAULT_CAPACITY`]). When a new row would go over, the done
+///   or free row changed longest ago is forgotten first (or a claim whose
+///   lease ran out). Claims whose lease holds, and inbox rows that are
+///   pending, active or dead, are never forgotten: a duplicate could run
+///   alongside, or they are the only copy of a delivery answered 2xx; they
+///   may take the store over its capacity.
 ///
 /// Forgetting a row early can only make a later redelivery be processed
 /// again, never make a delivery be lost. Keep the capacity above the
@@ -112,10 +114,17 @@ impl Row {
         self.stored.is_some()
     }
 
-    /// Whether the capacity and the window may forget the row: it is not
-    /// the only copy of an accepted delivery.
-    fn evictable(&self) -> bool {
-        !self.is_inbox() || self.state == State::Done
+    /// Whether the capacity and the window may forget the row at `now`:
+    /// it is not the only copy of an accepted delivery, nor a claim whose
+    /// lease still holds (forgetting it would let a duplicate run
+    /// alongside).
+    fn evictable(&self, now: i64) -> bool {
+        match self.state {
+            State::Done => true,
+            State::Free => !self.is_inbox(),
+            State::Active => !self.is_inbox() && self.due <= now,
+            State::Pending | State::Dead => false,
+        }
     }
 
     /// A claim given back, not counted as an attempt: free, or for an inbox
@@ -180,7 +189,7 @@ impl MemoryStore {
         let mut rows = self.lock();
         rows.expire(now, duration_millis(self.window));
         let out = change(&mut rows, now);
-        rows.evict(self.capacity);
+        rows.evict(self.capacity, now);
         out
     }
 
@@ -534,7 +543,7 @@ impl Rows {
                     if now.saturating_sub(row.updated) < window {
                         break;
                     }
-                    if row.evictable() {
+                    if row.evictable(now) {
                         self.remove(&key);
                     }
                 }
@@ -545,7 +554,7 @@ impl Rows {
 
     /// Forgets the evictable rows changed longest ago while there are more
     /// than `capacity`.
-    fn evict(&mut self, capacity: usize) {
+    fn evict(&mut self, capacity: usize, now: i64) {
         while self.rows.len() > capacity {
             let Some((key, stamp)) = self.order.pop_front() else {
                 break;
@@ -553,7 +562,7 @@ impl Rows {
             if self
                 .rows
                 .get(&key)
-                .is_some_and(|row| row.stamp == stamp && row.evictable())
+                .is_some_and(|row| row.stamp == stamp && row.evictable(now))
             {
                 self.remove(&key);
             }

@@ -314,7 +314,7 @@ pub struct Retention {
     /// processed (its row stays until `done` has passed); `None` keeps the
     /// body as long as the row.
     pub done_body: Option<Duration>,
-    /// How often the store purges; 10 minutes unless set.
+    /// How often the store purges; 10 minutes unless set, at least 1 s.
     pub interval: Duration,
 }
 

@@ -128,7 +128,10 @@ impl PostgresStoreBuilder {
 
     /// What the store forgets, and when.
     pub fn retention(mut self, retention: Retention) -> Self {
-        self.retention = retention;
+        self.retention = Retention {
+            interval: retention.interval.max(Duration::from_secs(1)),
+            ..retention
+        };
         self
     }
 
@@ -539,7 +542,7 @@ async fn batch_completes(
                 }
                 for ((item, reply), answer) in batch.into_iter().zip(answers) {
                     let result = answer.unwrap_or_else(|| {
-                        if done.contains(&(item.key.clone(), item.token)) {
+                        if done.remove(&(item.key.clone(), item.token)) {
                             Ok(())
                         } else {
                             Err(StoreError::Fenced)
@@ -552,9 +555,11 @@ async fn batch_completes(
             Err(error) => Err(error),
         };
         match done {
-            Ok(done) => {
+            Ok(mut done) => {
+                // A completion queued twice holds once: the second is
+                // refused, as it would be in a later batch.
                 for (item, reply) in batch {
-                    let result = if done.contains(&(item.key, item.token)) {
+                    let result = if done.remove(&(item.key, item.token)) {
                         Ok(())
                     } else {
                         Err(StoreError::Fenced)
@@ -608,11 +613,13 @@ async fn update_completes(
         .await
         .map_err(pg)?;
     let done = completed(rows)?;
-    // The effects of the completions that held, sent together (pipelined).
+    // The effects of the completions that held, sent together (pipelined);
+    // a completion queued twice runs its effect once.
     let mut effects = Vec::new();
+    let mut ran = std::collections::HashSet::new();
     for item in batch {
-        if let (Some(effect), true) = (&item.effect, done.contains(&(item.key.clone(), item.token)))
-        {
+        let pair = (item.key.clone(), item.token);
+        if let (Some(effect), true) = (&item.effect, done.contains(&pair) && ran.insert(pair)) {
             let statement = tx.prepare_cached(&effect.statement).await.map_err(pg)?;
             effects.push((statement, effect));
         }

@@ -69,14 +69,16 @@ impl RowColumns {
 /// A key read from its columns.
 pub(crate) fn key_of(hook_id: i64, guid: &str) -> Result<DeliveryKey, StoreError> {
     Ok(DeliveryKey {
-        hook_id: u64::try_from(hook_id).map_err(StoreError::backend)?,
+        hook_id: u64::from_ne_bytes(hook_id.to_ne_bytes()),
         id: guid_of(guid)?,
     })
 }
 
-/// A hook ID as the databases store it (a signed 64-bit integer).
+/// A hook ID as the databases store it (a signed 64-bit integer, the same
+/// bits).
 pub(crate) fn hook_column(key: &DeliveryKey) -> Result<i64, StoreError> {
-    i64::try_from(key.hook_id).map_err(StoreError::backend)
+    // The same 64 bits: hook IDs from 2^63 on are stored as negative numbers.
+    Ok(i64::from_ne_bytes(key.hook_id.to_ne_bytes()))
 }
 
 /// A stored delivery read from its columns.

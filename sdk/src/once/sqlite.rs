@@ -114,7 +114,10 @@ impl SqliteStoreBuilder {
 
     /// What the store forgets, and when.
     pub fn retention(mut self, retention: Retention) -> Self {
-        self.retention = retention;
+        self.retention = Retention {
+            interval: retention.interval.max(Duration::from_secs(1)),
+            ..retention
+        };
         self
     }
 

@@ -622,8 +622,8 @@ enum Kind {
 
 /// The store as its documentation states it: each GUID with its state and
 /// the time and order it last changed; forgotten a window after that, the
-/// oldest changed evicted beyond the capacity (a store for processing
-/// before answering holds no inbox rows, so every row may go).
+/// oldest changed evicted beyond the capacity, but never a claim whose
+/// lease holds.
 #[derive(Default)]
 struct Model {
     entries: HashMap<u8, (Kind, u64, u64)>,
@@ -631,22 +631,34 @@ struct Model {
 }
 
 impl Model {
+    /// Claims hold (their lease outlasts every window): never forgotten.
     fn expire(&mut self, now: u64, window: u64) {
-        self.entries.retain(|_, (_, at, _)| now - *at < window);
+        self.entries
+            .retain(|_, (kind, at, _)| matches!(kind, Kind::Active(_)) || now - *at < window);
     }
 
     fn touch(&mut self, id: u8, kind: Kind, now: u64, capacity: usize) {
         self.touches += 1;
         self.entries.insert(id, (kind, now, self.touches));
         while self.entries.len() > capacity {
-            let oldest = *self
+            let Some(oldest) = self
                 .entries
                 .iter()
+                .filter(|(_, (kind, _, _))| !matches!(kind, Kind::Active(_)))
                 .min_by_key(|(_, (_, _, touch))| *touch)
-                .unwrap()
-                .0;
+                .map(|(id, _)| *id)
+            else {
+                break;
+            };
             self.entries.remove(&oldest);
         }
+    }
+
+    fn active(&self) -> usize {
+        self.entries
+            .values()
+            .filter(|(kind, _, _)| matches!(kind, Kind::Active(_)))
+            .count()
     }
 
     fn kind(&self, id: u8) -> Option<Kind> {
@@ -727,7 +739,8 @@ proptest! {
                 }
                 Op::Wait(seconds) => *now.lock().unwrap() += u64::from(seconds),
             }
-            prop_assert!(store.len() <= capacity);
+            prop_assert_eq!(store.len(), model.entries.len());
+            prop_assert!(store.len() <= capacity.max(model.active()));
         }
     }
 }
