@@ -2,13 +2,14 @@
 //! over the objects and writes the typed model into `sdk/src/generated/`.
 //!
 //! The pipeline is [`bundle`] (files to one document), [`model`] (what each
-//! schema becomes) and [`emit`] (Rust text, with [`borrowed`] for the
-//! borrowed twins). [`generate`] runs them all.
+//! schema becomes) and [`emit`] (Rust text; [`generic`] makes the types that
+//! hold a string generic over it, so one model serves the owned and the
+//! borrowed parse). [`generate`] runs them all.
 
-pub mod borrowed;
 pub mod bundle;
 pub mod emit;
 pub mod error;
+pub mod generic;
 pub mod model;
 pub mod names;
 

@@ -22,6 +22,10 @@ pub struct OpenEnum {
     pub doc: Option<String>,
     /// The known values, in schema order.
     pub values: Vec<String>,
+    /// Their variant names: from `x-enum-varnames` when the schema gives
+    /// them (`"0"` reads better as `Verify` than as `V0`), else the value
+    /// in PascalCase.
+    pub idents: Vec<String>,
 }
 
 /// One branch of a tagged union.
@@ -189,10 +193,22 @@ impl Model {
             };
             values.push(value.clone());
         }
+        let names: Vec<String> = match map.get("x-enum-varnames") {
+            None => values.iter().map(|value| pascal(value)).collect(),
+            Some(Value::Array(names)) if names.len() == values.len() => names
+                .iter()
+                .map(|name| name.as_str().map(str::to_owned))
+                .collect::<Option<_>>()
+                .ok_or_else(|| at.unsupported("`x-enum-varnames` must hold strings"))?,
+            Some(_) => {
+                return Err(at.unsupported(
+                    "`x-enum-varnames` must be an array with one name per `enum` value",
+                ));
+            }
+        };
         let mut idents: BTreeMap<String, &str> = BTreeMap::new();
-        for value in &values {
-            let ident = pascal(value);
-            if ident.is_empty() || ident == "Unknown" {
+        for (value, ident) in values.iter().zip(&names) {
+            if !crate::names::is_pascal_ident(ident) || ident == "Unknown" {
                 return Err(at.unsupported(&format!(
                     "enum value \"{value}\" has no usable variant name"
                 )));
@@ -210,6 +226,7 @@ impl Model {
                 name: name.to_owned(),
                 doc: description(&Value::Object(map.clone())),
                 values,
+                idents: names,
             },
         );
         Ok(())

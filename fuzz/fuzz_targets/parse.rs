@@ -16,8 +16,8 @@ fuzz_target!(|data: &[u8]| {
         .get(usize::from(pick) % (CATALOGUE.len() + 1))
         .map_or("fuzz_unknown_event", |spec| spec.name);
     let owned = Event::from_slice(name, json);
-    let borrowed = icr_webhooks::borrowed::Event::from_slice(name, json)
-        .map(icr_webhooks::borrowed::Event::into_owned);
+    let borrowed = icr_webhooks::Event::from_slice_borrowed(name, json)
+        .map(icr_webhooks::Event::into_owned);
     assert_eq!(borrowed, owned, "the borrowed parse differs");
     let Ok(event) = owned else {
         return;

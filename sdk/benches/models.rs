@@ -120,7 +120,7 @@ fn models(c: &mut Criterion) {
             body,
             |b, body| {
                 b.iter(|| {
-                    icr_webhooks::borrowed::Event::from_slice("credit_transfer", black_box(body))
+                    icr_webhooks::Event::from_slice_borrowed("credit_transfer", black_box(body))
                         .unwrap()
                 });
             },

@@ -90,7 +90,7 @@ fn parse(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("borrowed", label), body, |b, body| {
             b.iter(|| {
-                icr_webhooks::borrowed::Event::from_slice("credit_transfer", black_box(body))
+                icr_webhooks::Event::from_slice_borrowed("credit_transfer", black_box(body))
                     .unwrap()
             });
         });

@@ -13,7 +13,7 @@
 //!   [`Receiver::verify_signature`] (header parse and constant-time compare
 //!   included) and parses the same bytes with [`Event::from_slice`], as a
 //!   receiver does per delivery (with `--borrowed`, the borrowed
-//!   [`borrowed::Event::from_slice`] instead). A body that does not parse as a known
+//!   [`Event::from_slice_borrowed`] instead). A body that does not parse as a known
 //!   event/action is refused before timing: the `Unknown` path is cheaper.
 //! - The timed `--millis` are cut into `--slices` equal slices. On a shared
 //!   machine a neighbour can only slow a slice down, so the fastest slice is
@@ -32,7 +32,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use icr_webhooks::{Event, ParseError, Receiver, Secret, borrowed};
+use icr_webhooks::{Event, ParseError, Receiver, Secret};
 
 /// What to measure, from the command line.
 #[derive(Debug)]
@@ -142,7 +142,7 @@ fn check_once(
 ) -> anyhow::Result<String> {
     receiver.verify_signature(Some(signature), body)?;
     let parsed = Event::from_slice(&args.event, body)?;
-    if args.borrowed && borrowed::Event::from_slice(&args.event, body)?.into_owned() != parsed {
+    if args.borrowed && Event::from_slice_borrowed(&args.event, body)?.into_owned() != parsed {
         bail!("the borrowed parse differs from the owned one");
     }
     if !parsed.is_known() {
@@ -166,7 +166,7 @@ fn measure(
 ) -> anyhow::Result<(u64, Duration)> {
     if args.borrowed {
         measure_with(receiver, signature, body, budget, |body| {
-            borrowed::Event::from_slice(black_box(&args.event), body).map(drop)
+            Event::from_slice_borrowed(black_box(&args.event), body).map(drop)
         })
     } else {
         measure_with(receiver, signature, body, budget, |body| {

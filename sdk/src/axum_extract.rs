@@ -171,7 +171,7 @@ where
 /// Extracts a [`DeliveryInfo`]: what the [`Delivery`] extractor does, but
 /// for the typed parse ([`Receiver::check`] in place of
 /// [`Receiver::receive`]), so that the handler can parse the payload into
-/// the [borrowed types](crate::borrowed) with
+/// the model borrowing from the body (`Event<Text<'_>>`) with
 /// [`DeliveryInfo::parse_borrowed`]. Its error converts into a
 /// [`DeliveryRejection`] with the status `receive` would have given (400).
 ///
@@ -179,8 +179,7 @@ where
 ///
 /// ```no_run
 /// use axum::{Router, routing::post};
-/// use icr_webhooks::borrowed::Event;
-/// use icr_webhooks::{DeliveryInfo, DeliveryRejection, Receiver};
+/// use icr_webhooks::{DeliveryInfo, DeliveryRejection, Event, Receiver};
 ///
 /// async fn webhook(info: DeliveryInfo) -> Result<&'static str, DeliveryRejection> {
 ///     match info.parse_borrowed()? {

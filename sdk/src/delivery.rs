@@ -237,15 +237,16 @@ impl Delivery {
 }
 
 impl DeliveryInfo {
-    /// Parses the payload into a [`borrowed::Event`](crate::borrowed::Event),
-    /// whose strings point into [`payload`](Self::payload) instead of being
-    /// copied. The outcome is the one [`Receiver::receive`](crate::Receiver::receive)
-    /// gives, with the same errors, as a borrowed value; `into_owned` turns
-    /// it into the owned [`Event`].
+    /// Parses the payload into an [`Event<Text<'_>>`](Event), the same
+    /// model whose strings point into [`payload`](Self::payload) instead of
+    /// being copied (see [`Text`](crate::Text)). The outcome is the one
+    /// [`Receiver::receive`](crate::Receiver::receive) gives, with the same
+    /// errors, as a borrowed value; `into_owned` turns it into the owned
+    /// [`Event`].
     ///
     /// ```
     /// # use icr_webhooks::{Receiver, Secret};
-    /// use icr_webhooks::borrowed::Event;
+    /// use icr_webhooks::Event;
     ///
     /// # let receiver = Receiver::new("s")?;
     /// # let body = br#"{"zen":"Measure twice, retire once.","hook_id":60021,"hook":{"id":60021,"type":"App","name":"web","active":true,"events":["credit_transfer"],"config":{"url":"https://example.net/icr","content_type":"json","insecure_ssl":"0"},"created_at":"2026-11-28T08:59:58Z","updated_at":"2026-11-28T08:59:58Z"}}"#.to_vec();
@@ -267,11 +268,8 @@ impl DeliveryInfo {
     /// # Errors
     /// [`ReceiveError::MalformedJson`] or [`ReceiveError::UnexpectedShape`],
     /// as [`Receiver::receive`](crate::Receiver::receive) gives them.
-    pub fn parse_borrowed(&self) -> Result<crate::borrowed::Event<'_>, ReceiveError> {
-        Ok(crate::borrowed::Event::from_slice(
-            &self.event_name,
-            &self.payload,
-        )?)
+    pub fn parse_borrowed(&self) -> Result<Event<crate::Text<'_>>, ReceiveError> {
+        Ok(Event::from_slice_borrowed(&self.event_name, &self.payload)?)
     }
 
     /// The checks of [`Delivery::from_verified`] before the typed parse.

@@ -137,14 +137,38 @@
 //!   the body of a `form` delivery.
 //! - [`Event::from_slice`] parses a payload given its event name.
 //!
-//! # Borrowed payloads
+//! # One model, owned or borrowed
 //!
-//! [`borrowed`] holds the same model with [`Text`] fields that point into
-//! the body instead of owning a copy: [`Receiver::check`] runs every check
-//! but the typed parse, and [`DeliveryInfo::parse_borrowed`] parses into a
-//! [`borrowed::Event`] with the same outcome and errors as
-//! [`Receiver::receive`]. It is the faster parse and allocates less;
-//! `into_owned()` gives the owned value.
+//! Every payload type that holds a string is generic over its string type
+//! `S`. The default, [`CompactString`], owns its strings: that is what
+//! [`Receiver::receive`] gives and what you write (`Event`,
+//! `CreditTransferCompleted`, `Transfer`), and what you keep or send to
+//! another thread. With `S = `[`Text<'a>`](Text) the same types point into
+//! the body instead of copying it: [`Receiver::check`] runs every check but
+//! the typed parse, and [`DeliveryInfo::parse_borrowed`] (or
+//! [`Event::from_slice_borrowed`]) parses into an `Event<Text<'_>>` with
+//! the same outcome and errors as [`Receiver::receive`]. It is the faster
+//! parse and allocates less; [`IntoOwned::into_owned`] (and
+//! `Event::into_owned`) gives the owned value.
+//!
+//! ```
+//! use icr_webhooks::types::CreditTransferEvent;
+//! use icr_webhooks::{Event, IntoOwned, Text};
+//! let body: &[u8] = include_bytes!("../benches/fixtures/credit_transfer_4k.json");
+//!
+//! let event: Event<Text<'_>> = Event::from_slice_borrowed("credit_transfer", body)?;
+//! if let Event::CreditTransfer(CreditTransferEvent::Completed(completed)) = &event {
+//!     assert!(completed.sender.login.is_borrowed()); // a slice of `body`
+//! }
+//! let owned: Event = event.into_owned(); // `Event<CompactString>`, 'static
+//! # assert_eq!(owned, Event::from_slice("credit_transfer", body)?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Optional fields tell absent from `null`: an *optional* field of the
+//! contract is `Option<T>`, `None` when absent, and `null` there is refused
+//! (400, with its JSON path), as the contract says; a field that is
+//! `| null` is `Option<T>` and required.
 //!
 //! # Features
 //!
@@ -174,6 +198,8 @@ mod error;
 mod form;
 mod headers;
 pub mod once;
+mod open_enum;
+mod owned;
 mod parse;
 mod receiver;
 mod router;
@@ -183,6 +209,8 @@ mod text;
 pub mod __private {
     //! Support for the generated code; not part of the API.
     pub use crate::private::*;
+    pub use crate::{__event_payload as event_payload, __open_enum as open_enum};
+    pub use serde;
 }
 mod private;
 
@@ -214,6 +242,7 @@ pub use once::{
     Begin, Claim, Claimed, DEFAULT_CAPACITY, DEFAULT_DUPLICATE_WAIT, DEFAULT_WINDOW, DeliveryKey,
     DeliveryStore, ExactlyOnce, Inbox, MemoryStore, MemoryStoreBuilder, Settled, StoreError,
 };
+pub use owned::IntoOwned;
 pub use parse::ParseError;
 pub use receiver::{DEFAULT_MAX_BODY_SIZE, Receiver, ReceiverBuilder};
 pub use router::{BoxError, Outcome, Router};
@@ -221,6 +250,3 @@ pub use secret::{Secret, Signature};
 pub use serde_json;
 pub use text::Text;
 pub use types::Event;
-/// Borrowed payload types: [`borrowed::Event`] and its parts, whose strings
-/// point into the body (see [`Text`]).
-pub use types::borrowed;

@@ -356,6 +356,66 @@ where
     deserializer.deserialize_option(V)
 }
 
+/// An optional field that is not nullable (the contract's *optional*, without
+/// `| null`): absent is `None` (with `#[serde(default)]`), present is the
+/// value, and `null` is refused as the wrong type, with its path, instead of
+/// being taken for absent.
+///
+/// # Errors
+/// When the value, `null` included, does not fit `T`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: de::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// The value of an optional field that is absent (a `default` that, unlike
+/// serde's own, asks no `Default` of a type parameter).
+pub fn absent<T>() -> Option<T> {
+    None
+}
+
+/// An optional field that is also nullable: absent is `None`, `null` is
+/// `Some(None)`.
+///
+/// # Errors
+/// When the value is neither `null` nor fits `T`.
+pub fn present_nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: de::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// [`rfc3339`] for an optional timestamp that is not nullable (see
+/// [`present`]).
+///
+/// # Errors
+/// As [`rfc3339`], `null` included.
+pub fn rfc3339_present<'de, D>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error>
+where
+    D: de::Deserializer<'de>,
+{
+    rfc3339(deserializer).map(Some)
+}
+
+/// [`rfc3339_opt`] for an optional timestamp that is also nullable (see
+/// [`present_nullable`]).
+///
+/// # Errors
+/// As [`rfc3339_opt`].
+pub fn rfc3339_present_nullable<'de, D>(
+    deserializer: D,
+) -> Result<Option<Option<DateTime<Utc>>>, D::Error>
+where
+    D: de::Deserializer<'de>,
+{
+    rfc3339_opt(deserializer).map(Some)
+}
+
 /// Serializes the struct `value` with `tag: tag_value` written first.
 ///
 /// # Errors
@@ -632,84 +692,6 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<A> {
         }
     }
 }
-
-/// The owned twin of a borrowed payload type: [`Text`](crate::Text) becomes
-/// `CompactString`, each borrowed struct and union its owned type, and
-/// containers convert their contents. The generated `into_owned` methods
-/// are built on it.
-pub trait IntoOwned {
-    /// The owned type.
-    type Owned;
-    /// Converts, copying the strings that borrow from the body.
-    fn into_owned(self) -> Self::Owned;
-}
-
-impl IntoOwned for crate::Text<'_> {
-    type Owned = compact_str::CompactString;
-    fn into_owned(self) -> Self::Owned {
-        self.into_compact()
-    }
-}
-
-impl<T: IntoOwned> IntoOwned for Option<T> {
-    type Owned = Option<T::Owned>;
-    fn into_owned(self) -> Self::Owned {
-        self.map(T::into_owned)
-    }
-}
-
-impl<T: IntoOwned> IntoOwned for Vec<T> {
-    type Owned = Vec<T::Owned>;
-    fn into_owned(self) -> Self::Owned {
-        self.into_iter().map(T::into_owned).collect()
-    }
-}
-
-impl<K: IntoOwned, V: IntoOwned> IntoOwned for std::collections::BTreeMap<K, V>
-where
-    K::Owned: Ord,
-{
-    type Owned = std::collections::BTreeMap<K::Owned, V::Owned>;
-    fn into_owned(self) -> Self::Owned {
-        self.into_iter()
-            .map(|(key, value)| (key.into_owned(), value.into_owned()))
-            .collect()
-    }
-}
-
-impl<T: IntoOwned> IntoOwned for Box<T> {
-    type Owned = Box<T::Owned>;
-    fn into_owned(self) -> Self::Owned {
-        Box::new((*self).into_owned())
-    }
-}
-
-/// Types that hold nothing borrowed convert to themselves.
-macro_rules! owned_already {
-    ($($ty:ty),* $(,)?) => {
-        $(impl IntoOwned for $ty {
-            type Owned = Self;
-            fn into_owned(self) -> Self {
-                self
-            }
-        })*
-    };
-}
-
-owned_already!(
-    bool,
-    u8,
-    u16,
-    u32,
-    u64,
-    i64,
-    f64,
-    String,
-    std::num::NonZeroU64,
-    DateTime<Utc>,
-    chrono::NaiveDate,
-    Value,
-);
 
 #[cfg(test)]
 mod tests {

@@ -119,7 +119,7 @@ impl Receiver {
     /// Runs every check of [`receive`](Self::receive) but the typed parse,
     /// in the same order and with the same errors, for code that parses the
     /// payload itself: with [`DeliveryInfo::parse_borrowed`] into a
-    /// [`borrowed::Event`](crate::borrowed::Event) that points into the body
+    /// [`Event<Text<'_>>`](crate::Event) that points into the body
     /// instead of copying its strings. The JSON is not looked at here.
     ///
     /// # Errors

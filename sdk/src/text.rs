@@ -1,4 +1,4 @@
-//! [`Text`], the string of the borrowed payload types: a slice of the body
+//! [`Text`], the string of the payload model when it borrows: a slice of the body
 //! when the JSON string holds no escape, an owned copy when it does.
 
 use std::borrow::{Borrow, Cow};
@@ -9,7 +9,9 @@ use compact_str::CompactString;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A string of a [`borrowed`](crate::borrowed) payload.
+/// The string type `S` of a payload that borrows from the body
+/// (`Event<Text<'a>>`, `Transfer<Text<'a>>`; the owned model's is
+/// [`CompactString`](crate::CompactString)).
 ///
 /// A JSON string without escapes (`"acme-airlines"`) becomes a slice of the
 /// body; one with an escape (`"caf\u00e9"`, `"a\"b"`) is decoded into an
@@ -64,7 +66,7 @@ impl<'a> Text<'a> {
     }
 
     /// The string as a `CompactString`, the string type of the owned
-    /// payload types.
+    /// model.
     pub fn into_compact(self) -> CompactString {
         match self.0 {
             Cow::Borrowed(text) => CompactString::from(text),

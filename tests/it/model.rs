@@ -155,9 +155,9 @@ fn parse(event: &str, value: &Value) -> Result<Event, ParseError> {
 #[track_caller]
 fn both(event: &str, json: &[u8]) -> Result<Event, ParseError> {
     let owned = Event::from_slice(event, json);
-    let borrowed = icr_webhooks::borrowed::Event::from_slice(event, json);
+    let borrowed = icr_webhooks::Event::from_slice_borrowed(event, json);
     assert_eq!(
-        borrowed.map(icr_webhooks::borrowed::Event::into_owned),
+        borrowed.map(icr_webhooks::Event::into_owned),
         owned,
         "{event}: the borrowed parse differs"
     );
@@ -626,9 +626,10 @@ fn the_tag_may_come_anywhere_in_the_object() {
 /// `(sender.login, transfer.node_id)` of a borrowed `credit_transfer.completed`:
 /// each one's text and whether it points into the body.
 fn borrowed_fields(json: &[u8]) -> [(String, bool); 2] {
-    use icr_webhooks::borrowed;
-    match borrowed::Event::from_slice("credit_transfer", json).unwrap() {
-        borrowed::Event::CreditTransfer(borrowed::CreditTransferEvent::Completed(done)) => [
+    use icr_webhooks::Event;
+    use icr_webhooks::types::CreditTransferEvent;
+    match Event::from_slice_borrowed("credit_transfer", json).unwrap() {
+        Event::CreditTransfer(CreditTransferEvent::Completed(done)) => [
             (
                 done.sender.login.to_string(),
                 done.sender.login.is_borrowed(),

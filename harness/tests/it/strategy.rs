@@ -104,8 +104,8 @@ fn check_valid(
 fn parse(event: &str, value: &Value) -> Result<Event, TestCaseError> {
     let json = serde_json::to_vec(value).unwrap();
     let owned = Event::from_slice(event, &json);
-    let borrowed = icr_webhooks::borrowed::Event::from_slice(event, &json)
-        .map(icr_webhooks::borrowed::Event::into_owned);
+    let borrowed =
+        icr_webhooks::Event::from_slice_borrowed(event, &json).map(icr_webhooks::Event::into_owned);
     if borrowed != owned {
         return Err(TestCaseError::fail(format!(
             "`{event}`: the borrowed parse differs: {borrowed:?} vs {owned:?}"

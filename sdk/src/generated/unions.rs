@@ -5,12 +5,12 @@ use super::*;
 /// Activity on an issuance of credits.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum CreditIssuanceEvent {
+pub enum CreditIssuanceEvent<S = ::icr_webhooks::CompactString> {
     /// Credits were issued from a project into an inventory.
-    Issued(::std::boxed::Box<CreditIssuanceIssued>),
+    Issued(::std::boxed::Box<CreditIssuanceIssued<S>>),
     /// An issuance was revoked.
-    Revoked(::std::boxed::Box<CreditIssuanceRevoked>),
-    /// A `action` this version does not know, with the whole JSON object (the `action` included).
+    Revoked(::std::boxed::Box<CreditIssuanceRevoked<S>>),
+    /// An `action` this version does not know, with the whole JSON object (the `action` included).
     Unknown {
         /// The tag's value.
         action: ::std::string::String,
@@ -18,9 +18,7 @@ pub enum CreditIssuanceEvent {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl CreditIssuanceEvent {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &["issued", "revoked"];
+impl<S> CreditIssuanceEvent<S> {
     /// The tag's value, as on the wire.
     pub fn action(&self) -> &str {
         match self {
@@ -33,6 +31,10 @@ impl CreditIssuanceEvent {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl CreditIssuanceEvent {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &["issued", "revoked"];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -58,11 +60,22 @@ impl CreditIssuanceEvent {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_issuance")
     }
 }
-impl ::serde::Serialize for CreditIssuanceEvent {
-    fn serialize<S: ::serde::Serializer>(
+impl<'a> CreditIssuanceEvent<::icr_webhooks::Text<'a>> {
+    /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
+    ///
+    /// # Errors
+    /// As [`from_slice`](#name::from_slice).
+    pub fn from_slice_borrowed(
+        json: &'a [u8],
+    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_issuance")
+    }
+}
+impl<S: ::serde::Serialize> ::serde::Serialize for CreditIssuanceEvent<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::Issued(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -86,7 +99,8 @@ impl ::serde::Serialize for CreditIssuanceEvent {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for CreditIssuanceEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for CreditIssuanceEvent<S> {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `CreditIssuanceEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -99,16 +113,19 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for CreditIssuanceEvent {
         let rest = ::serde::de::value::MapAccessDeserializer::new(map);
         match tag {
             "issued" => {
-                <CreditIssuanceIssued as ::serde::Deserialize>::deserialize(rest)
+                <CreditIssuanceIssued<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Issued(::std::boxed::Box::new(v)))
             }
             "revoked" => {
-                <CreditIssuanceRevoked as ::serde::Deserialize>::deserialize(rest)
+                <CreditIssuanceRevoked<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Revoked(::std::boxed::Box::new(v)))
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &["issued", "revoked"],
+                    ),
                 )
             }
         }
@@ -120,24 +137,44 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for CreditIssuanceEvent {
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for CreditIssuanceEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de>
+for CreditIssuanceEvent<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
+impl<'a> ::icr_webhooks::IntoOwned for CreditIssuanceEvent<::icr_webhooks::Text<'a>> {
+    type Owned = CreditIssuanceEvent;
+    fn into_owned(self) -> CreditIssuanceEvent {
+        match self {
+            Self::Issued(v) => {
+                CreditIssuanceEvent::Issued(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Revoked(v) => {
+                CreditIssuanceEvent::Revoked(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Unknown { action, raw } => {
+                CreditIssuanceEvent::Unknown {
+                    action,
+                    raw,
+                }
+            }
+        }
+    }
+}
 /// Activity on a retirement of credits.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum CreditRetirementEvent {
+pub enum CreditRetirementEvent<S = ::icr_webhooks::CompactString> {
     /// A retirement was requested.
-    Requested(::std::boxed::Box<CreditRetirementRequested>),
+    Requested(::std::boxed::Box<CreditRetirementRequested<S>>),
     /// A retirement completed: the credits are out of circulation and the certificate is available.
-    Completed(::std::boxed::Box<CreditRetirementCompleted>),
+    Completed(::std::boxed::Box<CreditRetirementCompleted<S>>),
     /// A retirement was rejected.
-    Rejected(::std::boxed::Box<CreditRetirementRejected>),
-    /// A `action` this version does not know, with the whole JSON object (the `action` included).
+    Rejected(::std::boxed::Box<CreditRetirementRejected<S>>),
+    /// An `action` this version does not know, with the whole JSON object (the `action` included).
     Unknown {
         /// The tag's value.
         action: ::std::string::String,
@@ -145,9 +182,7 @@ pub enum CreditRetirementEvent {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl CreditRetirementEvent {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &["requested", "completed", "rejected"];
+impl<S> CreditRetirementEvent<S> {
     /// The tag's value, as on the wire.
     pub fn action(&self) -> &str {
         match self {
@@ -161,6 +196,10 @@ impl CreditRetirementEvent {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl CreditRetirementEvent {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &["requested", "completed", "rejected"];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -186,11 +225,22 @@ impl CreditRetirementEvent {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_retirement")
     }
 }
-impl ::serde::Serialize for CreditRetirementEvent {
-    fn serialize<S: ::serde::Serializer>(
+impl<'a> CreditRetirementEvent<::icr_webhooks::Text<'a>> {
+    /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
+    ///
+    /// # Errors
+    /// As [`from_slice`](#name::from_slice).
+    pub fn from_slice_borrowed(
+        json: &'a [u8],
+    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_retirement")
+    }
+}
+impl<S: ::serde::Serialize> ::serde::Serialize for CreditRetirementEvent<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::Requested(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -222,7 +272,8 @@ impl ::serde::Serialize for CreditRetirementEvent {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for CreditRetirementEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for CreditRetirementEvent<S> {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `CreditRetirementEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -235,20 +286,23 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for CreditRetirementEvent 
         let rest = ::serde::de::value::MapAccessDeserializer::new(map);
         match tag {
             "requested" => {
-                <CreditRetirementRequested as ::serde::Deserialize>::deserialize(rest)
+                <CreditRetirementRequested<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Requested(::std::boxed::Box::new(v)))
             }
             "completed" => {
-                <CreditRetirementCompleted as ::serde::Deserialize>::deserialize(rest)
+                <CreditRetirementCompleted<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Completed(::std::boxed::Box::new(v)))
             }
             "rejected" => {
-                <CreditRetirementRejected as ::serde::Deserialize>::deserialize(rest)
+                <CreditRetirementRejected<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Rejected(::std::boxed::Box::new(v)))
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &["requested", "completed", "rejected"],
+                    ),
                 )
             }
         }
@@ -260,28 +314,55 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for CreditRetirementEvent 
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for CreditRetirementEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de>
+for CreditRetirementEvent<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
+impl<'a> ::icr_webhooks::IntoOwned for CreditRetirementEvent<::icr_webhooks::Text<'a>> {
+    type Owned = CreditRetirementEvent;
+    fn into_owned(self) -> CreditRetirementEvent {
+        match self {
+            Self::Requested(v) => {
+                CreditRetirementEvent::Requested(
+                    ::icr_webhooks::IntoOwned::into_owned(v),
+                )
+            }
+            Self::Completed(v) => {
+                CreditRetirementEvent::Completed(
+                    ::icr_webhooks::IntoOwned::into_owned(v),
+                )
+            }
+            Self::Rejected(v) => {
+                CreditRetirementEvent::Rejected(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Unknown { action, raw } => {
+                CreditRetirementEvent::Unknown {
+                    action,
+                    raw,
+                }
+            }
+        }
+    }
+}
 /// Activity on a transfer of credits out of an inventory. `inventory` is the source inventory.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum CreditTransferEvent {
+pub enum CreditTransferEvent<S = ::icr_webhooks::CompactString> {
     /// A transfer was initiated; it is pending.
-    Created(::std::boxed::Box<CreditTransferCreated>),
+    Created(::std::boxed::Box<CreditTransferCreated<S>>),
     /// A transfer completed: the credits reached their destination.
-    Completed(::std::boxed::Box<CreditTransferCompleted>),
+    Completed(::std::boxed::Box<CreditTransferCompleted<S>>),
     /// A transfer was rejected.
-    Rejected(::std::boxed::Box<CreditTransferRejected>),
+    Rejected(::std::boxed::Box<CreditTransferRejected<S>>),
     /// A transfer was cancelled.
-    Cancelled(::std::boxed::Box<CreditTransferCancelled>),
+    Cancelled(::std::boxed::Box<CreditTransferCancelled<S>>),
     /// A completed transfer was reversed.
-    Reversed(::std::boxed::Box<CreditTransferReversed>),
-    /// A `action` this version does not know, with the whole JSON object (the `action` included).
+    Reversed(::std::boxed::Box<CreditTransferReversed<S>>),
+    /// An `action` this version does not know, with the whole JSON object (the `action` included).
     Unknown {
         /// The tag's value.
         action: ::std::string::String,
@@ -289,15 +370,7 @@ pub enum CreditTransferEvent {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl CreditTransferEvent {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &[
-        "created",
-        "completed",
-        "rejected",
-        "cancelled",
-        "reversed",
-    ];
+impl<S> CreditTransferEvent<S> {
     /// The tag's value, as on the wire.
     pub fn action(&self) -> &str {
         match self {
@@ -313,6 +386,16 @@ impl CreditTransferEvent {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl CreditTransferEvent {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &[
+        "created",
+        "completed",
+        "rejected",
+        "cancelled",
+        "reversed",
+    ];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -338,11 +421,22 @@ impl CreditTransferEvent {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_transfer")
     }
 }
-impl ::serde::Serialize for CreditTransferEvent {
-    fn serialize<S: ::serde::Serializer>(
+impl<'a> CreditTransferEvent<::icr_webhooks::Text<'a>> {
+    /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
+    ///
+    /// # Errors
+    /// As [`from_slice`](#name::from_slice).
+    pub fn from_slice_borrowed(
+        json: &'a [u8],
+    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_transfer")
+    }
+}
+impl<S: ::serde::Serialize> ::serde::Serialize for CreditTransferEvent<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::Created(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -390,7 +484,8 @@ impl ::serde::Serialize for CreditTransferEvent {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for CreditTransferEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for CreditTransferEvent<S> {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `CreditTransferEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -403,28 +498,31 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for CreditTransferEvent {
         let rest = ::serde::de::value::MapAccessDeserializer::new(map);
         match tag {
             "created" => {
-                <CreditTransferCreated as ::serde::Deserialize>::deserialize(rest)
+                <CreditTransferCreated<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Created(::std::boxed::Box::new(v)))
             }
             "completed" => {
-                <CreditTransferCompleted as ::serde::Deserialize>::deserialize(rest)
+                <CreditTransferCompleted<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Completed(::std::boxed::Box::new(v)))
             }
             "rejected" => {
-                <CreditTransferRejected as ::serde::Deserialize>::deserialize(rest)
+                <CreditTransferRejected<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Rejected(::std::boxed::Box::new(v)))
             }
             "cancelled" => {
-                <CreditTransferCancelled as ::serde::Deserialize>::deserialize(rest)
+                <CreditTransferCancelled<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Cancelled(::std::boxed::Box::new(v)))
             }
             "reversed" => {
-                <CreditTransferReversed as ::serde::Deserialize>::deserialize(rest)
+                <CreditTransferReversed<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Reversed(::std::boxed::Box::new(v)))
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &["created", "completed", "rejected", "cancelled", "reversed"],
+                    ),
                 )
             }
         }
@@ -436,20 +534,49 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for CreditTransferEvent {
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for CreditTransferEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de>
+for CreditTransferEvent<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
+impl<'a> ::icr_webhooks::IntoOwned for CreditTransferEvent<::icr_webhooks::Text<'a>> {
+    type Owned = CreditTransferEvent;
+    fn into_owned(self) -> CreditTransferEvent {
+        match self {
+            Self::Created(v) => {
+                CreditTransferEvent::Created(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Completed(v) => {
+                CreditTransferEvent::Completed(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Rejected(v) => {
+                CreditTransferEvent::Rejected(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Cancelled(v) => {
+                CreditTransferEvent::Cancelled(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Reversed(v) => {
+                CreditTransferEvent::Reversed(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Unknown { action, raw } => {
+                CreditTransferEvent::Unknown {
+                    action,
+                    raw,
+                }
+            }
+        }
+    }
+}
 /// A user's authorization of the ICR App changed. Delivered to every app whatever it subscribes to.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum IcrAppAuthorizationEvent {
+pub enum IcrAppAuthorizationEvent<S = ::icr_webhooks::CompactString> {
     /// A user revoked their authorization of the ICR App.
-    Revoked(::std::boxed::Box<IcrAppAuthorizationRevoked>),
-    /// A `action` this version does not know, with the whole JSON object (the `action` included).
+    Revoked(::std::boxed::Box<IcrAppAuthorizationRevoked<S>>),
+    /// An `action` this version does not know, with the whole JSON object (the `action` included).
     Unknown {
         /// The tag's value.
         action: ::std::string::String,
@@ -457,9 +584,7 @@ pub enum IcrAppAuthorizationEvent {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl IcrAppAuthorizationEvent {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &["revoked"];
+impl<S> IcrAppAuthorizationEvent<S> {
     /// The tag's value, as on the wire.
     pub fn action(&self) -> &str {
         match self {
@@ -471,6 +596,10 @@ impl IcrAppAuthorizationEvent {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl IcrAppAuthorizationEvent {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &["revoked"];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -496,11 +625,22 @@ impl IcrAppAuthorizationEvent {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "icr_app_authorization")
     }
 }
-impl ::serde::Serialize for IcrAppAuthorizationEvent {
-    fn serialize<S: ::serde::Serializer>(
+impl<'a> IcrAppAuthorizationEvent<::icr_webhooks::Text<'a>> {
+    /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
+    ///
+    /// # Errors
+    /// As [`from_slice`](#name::from_slice).
+    pub fn from_slice_borrowed(
+        json: &'a [u8],
+    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "icr_app_authorization")
+    }
+}
+impl<S: ::serde::Serialize> ::serde::Serialize for IcrAppAuthorizationEvent<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::Revoked(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -516,7 +656,8 @@ impl ::serde::Serialize for IcrAppAuthorizationEvent {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for IcrAppAuthorizationEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for IcrAppAuthorizationEvent<S> {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `IcrAppAuthorizationEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -529,12 +670,17 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for IcrAppAuthorizationEve
         let rest = ::serde::de::value::MapAccessDeserializer::new(map);
         match tag {
             "revoked" => {
-                <IcrAppAuthorizationRevoked as ::serde::Deserialize>::deserialize(rest)
+                <IcrAppAuthorizationRevoked<
+                    S,
+                > as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Revoked(::std::boxed::Box::new(v)))
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &["revoked"],
+                    ),
                 )
             }
         }
@@ -546,28 +692,48 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for IcrAppAuthorizationEve
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for IcrAppAuthorizationEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de>
+for IcrAppAuthorizationEvent<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
+impl<'a> ::icr_webhooks::IntoOwned
+for IcrAppAuthorizationEvent<::icr_webhooks::Text<'a>> {
+    type Owned = IcrAppAuthorizationEvent;
+    fn into_owned(self) -> IcrAppAuthorizationEvent {
+        match self {
+            Self::Revoked(v) => {
+                IcrAppAuthorizationEvent::Revoked(
+                    ::icr_webhooks::IntoOwned::into_owned(v),
+                )
+            }
+            Self::Unknown { action, raw } => {
+                IcrAppAuthorizationEvent::Unknown {
+                    action,
+                    raw,
+                }
+            }
+        }
+    }
+}
 /// Activity on an installation of the ICR App: created, deleted, suspended, unsuspended or given new permissions. Delivered to every app whatever it subscribes to.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum InstallationEvent {
+pub enum InstallationEvent<S = ::icr_webhooks::CompactString> {
     /// The ICR App was installed on an organization.
-    Created(::std::boxed::Box<InstallationCreated>),
+    Created(::std::boxed::Box<InstallationCreated<S>>),
     /// The ICR App was uninstalled from an organization.
-    Deleted(::std::boxed::Box<InstallationDeleted>),
+    Deleted(::std::boxed::Box<InstallationDeleted<S>>),
     /// The installation was suspended.
-    Suspend(::std::boxed::Box<InstallationSuspend>),
+    Suspend(::std::boxed::Box<InstallationSuspend<S>>),
     /// The installation's suspension was lifted.
-    Unsuspend(::std::boxed::Box<InstallationUnsuspend>),
+    Unsuspend(::std::boxed::Box<InstallationUnsuspend<S>>),
     /// The organization accepted the new permissions the ICR App asked for.
-    NewPermissionsAccepted(::std::boxed::Box<InstallationNewPermissionsAccepted>),
-    /// A `action` this version does not know, with the whole JSON object (the `action` included).
+    NewPermissionsAccepted(::std::boxed::Box<InstallationNewPermissionsAccepted<S>>),
+    /// An `action` this version does not know, with the whole JSON object (the `action` included).
     Unknown {
         /// The tag's value.
         action: ::std::string::String,
@@ -575,15 +741,7 @@ pub enum InstallationEvent {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl InstallationEvent {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &[
-        "created",
-        "deleted",
-        "suspend",
-        "unsuspend",
-        "new_permissions_accepted",
-    ];
+impl<S> InstallationEvent<S> {
     /// The tag's value, as on the wire.
     pub fn action(&self) -> &str {
         match self {
@@ -599,6 +757,16 @@ impl InstallationEvent {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl InstallationEvent {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &[
+        "created",
+        "deleted",
+        "suspend",
+        "unsuspend",
+        "new_permissions_accepted",
+    ];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -624,11 +792,22 @@ impl InstallationEvent {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "installation")
     }
 }
-impl ::serde::Serialize for InstallationEvent {
-    fn serialize<S: ::serde::Serializer>(
+impl<'a> InstallationEvent<::icr_webhooks::Text<'a>> {
+    /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
+    ///
+    /// # Errors
+    /// As [`from_slice`](#name::from_slice).
+    pub fn from_slice_borrowed(
+        json: &'a [u8],
+    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "installation")
+    }
+}
+impl<S: ::serde::Serialize> ::serde::Serialize for InstallationEvent<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::Created(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -676,7 +855,8 @@ impl ::serde::Serialize for InstallationEvent {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for InstallationEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for InstallationEvent<S> {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `InstallationEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -692,30 +872,39 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for InstallationEvent {
         let rest = ::serde::de::value::MapAccessDeserializer::new(map);
         match tag {
             "created" => {
-                <InstallationCreated as ::serde::Deserialize>::deserialize(rest)
+                <InstallationCreated<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Created(::std::boxed::Box::new(v)))
             }
             "deleted" => {
-                <InstallationDeleted as ::serde::Deserialize>::deserialize(rest)
+                <InstallationDeleted<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
             }
             "suspend" => {
-                <InstallationSuspend as ::serde::Deserialize>::deserialize(rest)
+                <InstallationSuspend<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Suspend(::std::boxed::Box::new(v)))
             }
             "unsuspend" => {
-                <InstallationUnsuspend as ::serde::Deserialize>::deserialize(rest)
+                <InstallationUnsuspend<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Unsuspend(::std::boxed::Box::new(v)))
             }
             "new_permissions_accepted" => {
-                <InstallationNewPermissionsAccepted as ::serde::Deserialize>::deserialize(
-                        rest,
-                    )
+                <InstallationNewPermissionsAccepted<
+                    S,
+                > as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::NewPermissionsAccepted(::std::boxed::Box::new(v)))
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &[
+                            "created",
+                            "deleted",
+                            "suspend",
+                            "unsuspend",
+                            "new_permissions_accepted",
+                        ],
+                    ),
                 )
             }
         }
@@ -727,22 +916,53 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for InstallationEvent {
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for InstallationEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de>
+for InstallationEvent<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
+impl<'a> ::icr_webhooks::IntoOwned for InstallationEvent<::icr_webhooks::Text<'a>> {
+    type Owned = InstallationEvent;
+    fn into_owned(self) -> InstallationEvent {
+        match self {
+            Self::Created(v) => {
+                InstallationEvent::Created(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Deleted(v) => {
+                InstallationEvent::Deleted(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Suspend(v) => {
+                InstallationEvent::Suspend(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Unsuspend(v) => {
+                InstallationEvent::Unsuspend(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::NewPermissionsAccepted(v) => {
+                InstallationEvent::NewPermissionsAccepted(
+                    ::icr_webhooks::IntoOwned::into_owned(v),
+                )
+            }
+            Self::Unknown { action, raw } => {
+                InstallationEvent::Unknown {
+                    action,
+                    raw,
+                }
+            }
+        }
+    }
+}
 /// The set of inventories an installation may see changed. Delivered to every app whatever it subscribes to.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum InstallationInventoriesEvent {
+pub enum InstallationInventoriesEvent<S = ::icr_webhooks::CompactString> {
     /// Inventories were added to the installation's selection.
-    Added(::std::boxed::Box<InstallationInventoriesAdded>),
+    Added(::std::boxed::Box<InstallationInventoriesAdded<S>>),
     /// Inventories were removed from the installation's selection.
-    Removed(::std::boxed::Box<InstallationInventoriesRemoved>),
-    /// A `action` this version does not know, with the whole JSON object (the `action` included).
+    Removed(::std::boxed::Box<InstallationInventoriesRemoved<S>>),
+    /// An `action` this version does not know, with the whole JSON object (the `action` included).
     Unknown {
         /// The tag's value.
         action: ::std::string::String,
@@ -750,9 +970,7 @@ pub enum InstallationInventoriesEvent {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl InstallationInventoriesEvent {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &["added", "removed"];
+impl<S> InstallationInventoriesEvent<S> {
     /// The tag's value, as on the wire.
     pub fn action(&self) -> &str {
         match self {
@@ -765,6 +983,10 @@ impl InstallationInventoriesEvent {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl InstallationInventoriesEvent {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &["added", "removed"];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -790,11 +1012,22 @@ impl InstallationInventoriesEvent {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "installation_inventories")
     }
 }
-impl ::serde::Serialize for InstallationInventoriesEvent {
-    fn serialize<S: ::serde::Serializer>(
+impl<'a> InstallationInventoriesEvent<::icr_webhooks::Text<'a>> {
+    /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
+    ///
+    /// # Errors
+    /// As [`from_slice`](#name::from_slice).
+    pub fn from_slice_borrowed(
+        json: &'a [u8],
+    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "installation_inventories")
+    }
+}
+impl<S: ::serde::Serialize> ::serde::Serialize for InstallationInventoriesEvent<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::Added(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -818,7 +1051,8 @@ impl ::serde::Serialize for InstallationInventoriesEvent {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for InstallationInventoriesEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for InstallationInventoriesEvent<S> {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `InstallationInventoriesEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -831,18 +1065,23 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for InstallationInventorie
         let rest = ::serde::de::value::MapAccessDeserializer::new(map);
         match tag {
             "added" => {
-                <InstallationInventoriesAdded as ::serde::Deserialize>::deserialize(rest)
+                <InstallationInventoriesAdded<
+                    S,
+                > as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Added(::std::boxed::Box::new(v)))
             }
             "removed" => {
-                <InstallationInventoriesRemoved as ::serde::Deserialize>::deserialize(
-                        rest,
-                    )
+                <InstallationInventoriesRemoved<
+                    S,
+                > as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Removed(::std::boxed::Box::new(v)))
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &["added", "removed"],
+                    ),
                 )
             }
         }
@@ -854,28 +1093,53 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for InstallationInventorie
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for InstallationInventoriesEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de>
+for InstallationInventoriesEvent<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
+impl<'a> ::icr_webhooks::IntoOwned
+for InstallationInventoriesEvent<::icr_webhooks::Text<'a>> {
+    type Owned = InstallationInventoriesEvent;
+    fn into_owned(self) -> InstallationInventoriesEvent {
+        match self {
+            Self::Added(v) => {
+                InstallationInventoriesEvent::Added(
+                    ::icr_webhooks::IntoOwned::into_owned(v),
+                )
+            }
+            Self::Removed(v) => {
+                InstallationInventoriesEvent::Removed(
+                    ::icr_webhooks::IntoOwned::into_owned(v),
+                )
+            }
+            Self::Unknown { action, raw } => {
+                InstallationInventoriesEvent::Unknown {
+                    action,
+                    raw,
+                }
+            }
+        }
+    }
+}
 /// Activity on an inventory: created, renamed, archived, unarchived or deleted.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum InventoryEvent {
+pub enum InventoryEvent<S = ::icr_webhooks::CompactString> {
     /// An inventory was created.
-    Created(::std::boxed::Box<InventoryCreated>),
+    Created(::std::boxed::Box<InventoryCreated<S>>),
     /// An inventory was renamed.
-    Renamed(::std::boxed::Box<InventoryRenamed>),
+    Renamed(::std::boxed::Box<InventoryRenamed<S>>),
     /// An inventory was archived.
-    Archived(::std::boxed::Box<InventoryArchived>),
+    Archived(::std::boxed::Box<InventoryArchived<S>>),
     /// An inventory was unarchived.
-    Unarchived(::std::boxed::Box<InventoryUnarchived>),
+    Unarchived(::std::boxed::Box<InventoryUnarchived<S>>),
     /// An inventory was deleted.
-    Deleted(::std::boxed::Box<InventoryDeleted>),
-    /// A `action` this version does not know, with the whole JSON object (the `action` included).
+    Deleted(::std::boxed::Box<InventoryDeleted<S>>),
+    /// An `action` this version does not know, with the whole JSON object (the `action` included).
     Unknown {
         /// The tag's value.
         action: ::std::string::String,
@@ -883,15 +1147,7 @@ pub enum InventoryEvent {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl InventoryEvent {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &[
-        "created",
-        "renamed",
-        "archived",
-        "unarchived",
-        "deleted",
-    ];
+impl<S> InventoryEvent<S> {
     /// The tag's value, as on the wire.
     pub fn action(&self) -> &str {
         match self {
@@ -907,6 +1163,16 @@ impl InventoryEvent {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl InventoryEvent {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &[
+        "created",
+        "renamed",
+        "archived",
+        "unarchived",
+        "deleted",
+    ];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -932,11 +1198,22 @@ impl InventoryEvent {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "inventory")
     }
 }
-impl ::serde::Serialize for InventoryEvent {
-    fn serialize<S: ::serde::Serializer>(
+impl<'a> InventoryEvent<::icr_webhooks::Text<'a>> {
+    /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
+    ///
+    /// # Errors
+    /// As [`from_slice`](#name::from_slice).
+    pub fn from_slice_borrowed(
+        json: &'a [u8],
+    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "inventory")
+    }
+}
+impl<S: ::serde::Serialize> ::serde::Serialize for InventoryEvent<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::Created(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -984,7 +1261,8 @@ impl ::serde::Serialize for InventoryEvent {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for InventoryEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for InventoryEvent<S> {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `InventoryEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -997,28 +1275,31 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for InventoryEvent {
         let rest = ::serde::de::value::MapAccessDeserializer::new(map);
         match tag {
             "created" => {
-                <InventoryCreated as ::serde::Deserialize>::deserialize(rest)
+                <InventoryCreated<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Created(::std::boxed::Box::new(v)))
             }
             "renamed" => {
-                <InventoryRenamed as ::serde::Deserialize>::deserialize(rest)
+                <InventoryRenamed<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Renamed(::std::boxed::Box::new(v)))
             }
             "archived" => {
-                <InventoryArchived as ::serde::Deserialize>::deserialize(rest)
+                <InventoryArchived<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Archived(::std::boxed::Box::new(v)))
             }
             "unarchived" => {
-                <InventoryUnarchived as ::serde::Deserialize>::deserialize(rest)
+                <InventoryUnarchived<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Unarchived(::std::boxed::Box::new(v)))
             }
             "deleted" => {
-                <InventoryDeleted as ::serde::Deserialize>::deserialize(rest)
+                <InventoryDeleted<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &["created", "renamed", "archived", "unarchived", "deleted"],
+                    ),
                 )
             }
         }
@@ -1030,20 +1311,48 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for InventoryEvent {
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for InventoryEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de> for InventoryEvent<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
+impl<'a> ::icr_webhooks::IntoOwned for InventoryEvent<::icr_webhooks::Text<'a>> {
+    type Owned = InventoryEvent;
+    fn into_owned(self) -> InventoryEvent {
+        match self {
+            Self::Created(v) => {
+                InventoryEvent::Created(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Renamed(v) => {
+                InventoryEvent::Renamed(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Archived(v) => {
+                InventoryEvent::Archived(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Unarchived(v) => {
+                InventoryEvent::Unarchived(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Deleted(v) => {
+                InventoryEvent::Deleted(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Unknown { action, raw } => {
+                InventoryEvent::Unknown {
+                    action,
+                    raw,
+                }
+            }
+        }
+    }
+}
 /// Activity on the webhook itself. Delivered to every app whatever it subscribes to.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum MetaEvent {
+pub enum MetaEvent<S = ::icr_webhooks::CompactString> {
     /// The webhook was deleted; this is its last delivery.
-    Deleted(::std::boxed::Box<MetaDeleted>),
-    /// A `action` this version does not know, with the whole JSON object (the `action` included).
+    Deleted(::std::boxed::Box<MetaDeleted<S>>),
+    /// An `action` this version does not know, with the whole JSON object (the `action` included).
     Unknown {
         /// The tag's value.
         action: ::std::string::String,
@@ -1051,9 +1360,7 @@ pub enum MetaEvent {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl MetaEvent {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &["deleted"];
+impl<S> MetaEvent<S> {
     /// The tag's value, as on the wire.
     pub fn action(&self) -> &str {
         match self {
@@ -1065,6 +1372,10 @@ impl MetaEvent {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl MetaEvent {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &["deleted"];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -1090,11 +1401,22 @@ impl MetaEvent {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "meta")
     }
 }
-impl ::serde::Serialize for MetaEvent {
-    fn serialize<S: ::serde::Serializer>(
+impl<'a> MetaEvent<::icr_webhooks::Text<'a>> {
+    /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
+    ///
+    /// # Errors
+    /// As [`from_slice`](#name::from_slice).
+    pub fn from_slice_borrowed(
+        json: &'a [u8],
+    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "meta")
+    }
+}
+impl<S: ::serde::Serialize> ::serde::Serialize for MetaEvent<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::Deleted(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -1110,7 +1432,8 @@ impl ::serde::Serialize for MetaEvent {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for MetaEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for MetaEvent<S> {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `MetaEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -1123,12 +1446,15 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for MetaEvent {
         let rest = ::serde::de::value::MapAccessDeserializer::new(map);
         match tag {
             "deleted" => {
-                <MetaDeleted as ::serde::Deserialize>::deserialize(rest)
+                <MetaDeleted<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &["deleted"],
+                    ),
                 )
             }
         }
@@ -1140,28 +1466,39 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for MetaEvent {
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for MetaEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de> for MetaEvent<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
+impl<'a> ::icr_webhooks::IntoOwned for MetaEvent<::icr_webhooks::Text<'a>> {
+    type Owned = MetaEvent;
+    fn into_owned(self) -> MetaEvent {
+        match self {
+            Self::Deleted(v) => {
+                MetaEvent::Deleted(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Unknown { action, raw } => MetaEvent::Unknown { action, raw },
+        }
+    }
+}
 /// Activity on an organization and its members.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum OrganizationEvent {
+pub enum OrganizationEvent<S = ::icr_webhooks::CompactString> {
     /// A user joined the organization.
-    MemberAdded(::std::boxed::Box<OrganizationMemberAdded>),
+    MemberAdded(::std::boxed::Box<OrganizationMemberAdded<S>>),
     /// A user was removed from the organization.
-    MemberRemoved(::std::boxed::Box<OrganizationMemberRemoved>),
+    MemberRemoved(::std::boxed::Box<OrganizationMemberRemoved<S>>),
     /// Someone was invited to join the organization.
-    MemberInvited(::std::boxed::Box<OrganizationMemberInvited>),
+    MemberInvited(::std::boxed::Box<OrganizationMemberInvited<S>>),
     /// The organization's login changed.
-    Renamed(::std::boxed::Box<OrganizationRenamed>),
+    Renamed(::std::boxed::Box<OrganizationRenamed<S>>),
     /// The organization was deleted.
-    Deleted(::std::boxed::Box<OrganizationDeleted>),
-    /// A `action` this version does not know, with the whole JSON object (the `action` included).
+    Deleted(::std::boxed::Box<OrganizationDeleted<S>>),
+    /// An `action` this version does not know, with the whole JSON object (the `action` included).
     Unknown {
         /// The tag's value.
         action: ::std::string::String,
@@ -1169,15 +1506,7 @@ pub enum OrganizationEvent {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl OrganizationEvent {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &[
-        "member_added",
-        "member_removed",
-        "member_invited",
-        "renamed",
-        "deleted",
-    ];
+impl<S> OrganizationEvent<S> {
     /// The tag's value, as on the wire.
     pub fn action(&self) -> &str {
         match self {
@@ -1193,6 +1522,16 @@ impl OrganizationEvent {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl OrganizationEvent {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &[
+        "member_added",
+        "member_removed",
+        "member_invited",
+        "renamed",
+        "deleted",
+    ];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -1218,11 +1557,22 @@ impl OrganizationEvent {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "organization")
     }
 }
-impl ::serde::Serialize for OrganizationEvent {
-    fn serialize<S: ::serde::Serializer>(
+impl<'a> OrganizationEvent<::icr_webhooks::Text<'a>> {
+    /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
+    ///
+    /// # Errors
+    /// As [`from_slice`](#name::from_slice).
+    pub fn from_slice_borrowed(
+        json: &'a [u8],
+    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "organization")
+    }
+}
+impl<S: ::serde::Serialize> ::serde::Serialize for OrganizationEvent<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::MemberAdded(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -1270,7 +1620,8 @@ impl ::serde::Serialize for OrganizationEvent {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for OrganizationEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for OrganizationEvent<S> {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `OrganizationEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -1286,28 +1637,37 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for OrganizationEvent {
         let rest = ::serde::de::value::MapAccessDeserializer::new(map);
         match tag {
             "member_added" => {
-                <OrganizationMemberAdded as ::serde::Deserialize>::deserialize(rest)
+                <OrganizationMemberAdded<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::MemberAdded(::std::boxed::Box::new(v)))
             }
             "member_removed" => {
-                <OrganizationMemberRemoved as ::serde::Deserialize>::deserialize(rest)
+                <OrganizationMemberRemoved<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::MemberRemoved(::std::boxed::Box::new(v)))
             }
             "member_invited" => {
-                <OrganizationMemberInvited as ::serde::Deserialize>::deserialize(rest)
+                <OrganizationMemberInvited<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::MemberInvited(::std::boxed::Box::new(v)))
             }
             "renamed" => {
-                <OrganizationRenamed as ::serde::Deserialize>::deserialize(rest)
+                <OrganizationRenamed<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Renamed(::std::boxed::Box::new(v)))
             }
             "deleted" => {
-                <OrganizationDeleted as ::serde::Deserialize>::deserialize(rest)
+                <OrganizationDeleted<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Deleted(::std::boxed::Box::new(v)))
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &[
+                            "member_added",
+                            "member_removed",
+                            "member_invited",
+                            "renamed",
+                            "deleted",
+                        ],
+                    ),
                 )
             }
         }
@@ -1319,28 +1679,61 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for OrganizationEvent {
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for OrganizationEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de>
+for OrganizationEvent<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
+impl<'a> ::icr_webhooks::IntoOwned for OrganizationEvent<::icr_webhooks::Text<'a>> {
+    type Owned = OrganizationEvent;
+    fn into_owned(self) -> OrganizationEvent {
+        match self {
+            Self::MemberAdded(v) => {
+                OrganizationEvent::MemberAdded(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::MemberRemoved(v) => {
+                OrganizationEvent::MemberRemoved(
+                    ::icr_webhooks::IntoOwned::into_owned(v),
+                )
+            }
+            Self::MemberInvited(v) => {
+                OrganizationEvent::MemberInvited(
+                    ::icr_webhooks::IntoOwned::into_owned(v),
+                )
+            }
+            Self::Renamed(v) => {
+                OrganizationEvent::Renamed(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Deleted(v) => {
+                OrganizationEvent::Deleted(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Unknown { action, raw } => {
+                OrganizationEvent::Unknown {
+                    action,
+                    raw,
+                }
+            }
+        }
+    }
+}
 /// Activity on a project. `organization` is the project's developer.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum ProjectEvent {
+pub enum ProjectEvent<S = ::icr_webhooks::CompactString> {
     /// A project was registered.
-    Registered(::std::boxed::Box<ProjectRegistered>),
+    Registered(::std::boxed::Box<ProjectRegistered<S>>),
     /// A project's details changed.
-    Updated(::std::boxed::Box<ProjectUpdated>),
+    Updated(::std::boxed::Box<ProjectUpdated<S>>),
     /// A project was suspended.
-    Suspended(::std::boxed::Box<ProjectSuspended>),
+    Suspended(::std::boxed::Box<ProjectSuspended<S>>),
     /// A suspended project was reinstated.
-    Reinstated(::std::boxed::Box<ProjectReinstated>),
+    Reinstated(::std::boxed::Box<ProjectReinstated<S>>),
     /// A project was completed.
-    Completed(::std::boxed::Box<ProjectCompleted>),
-    /// A `action` this version does not know, with the whole JSON object (the `action` included).
+    Completed(::std::boxed::Box<ProjectCompleted<S>>),
+    /// An `action` this version does not know, with the whole JSON object (the `action` included).
     Unknown {
         /// The tag's value.
         action: ::std::string::String,
@@ -1348,15 +1741,7 @@ pub enum ProjectEvent {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl ProjectEvent {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &[
-        "registered",
-        "updated",
-        "suspended",
-        "reinstated",
-        "completed",
-    ];
+impl<S> ProjectEvent<S> {
     /// The tag's value, as on the wire.
     pub fn action(&self) -> &str {
         match self {
@@ -1372,6 +1757,16 @@ impl ProjectEvent {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl ProjectEvent {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &[
+        "registered",
+        "updated",
+        "suspended",
+        "reinstated",
+        "completed",
+    ];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -1397,11 +1792,22 @@ impl ProjectEvent {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "project")
     }
 }
-impl ::serde::Serialize for ProjectEvent {
-    fn serialize<S: ::serde::Serializer>(
+impl<'a> ProjectEvent<::icr_webhooks::Text<'a>> {
+    /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
+    ///
+    /// # Errors
+    /// As [`from_slice`](#name::from_slice).
+    pub fn from_slice_borrowed(
+        json: &'a [u8],
+    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "project")
+    }
+}
+impl<S: ::serde::Serialize> ::serde::Serialize for ProjectEvent<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::Registered(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -1449,7 +1855,8 @@ impl ::serde::Serialize for ProjectEvent {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for ProjectEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for ProjectEvent<S> {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `ProjectEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -1464,28 +1871,37 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for ProjectEvent {
         let rest = ::serde::de::value::MapAccessDeserializer::new(map);
         match tag {
             "registered" => {
-                <ProjectRegistered as ::serde::Deserialize>::deserialize(rest)
+                <ProjectRegistered<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Registered(::std::boxed::Box::new(v)))
             }
             "updated" => {
-                <ProjectUpdated as ::serde::Deserialize>::deserialize(rest)
+                <ProjectUpdated<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Updated(::std::boxed::Box::new(v)))
             }
             "suspended" => {
-                <ProjectSuspended as ::serde::Deserialize>::deserialize(rest)
+                <ProjectSuspended<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Suspended(::std::boxed::Box::new(v)))
             }
             "reinstated" => {
-                <ProjectReinstated as ::serde::Deserialize>::deserialize(rest)
+                <ProjectReinstated<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Reinstated(::std::boxed::Box::new(v)))
             }
             "completed" => {
-                <ProjectCompleted as ::serde::Deserialize>::deserialize(rest)
+                <ProjectCompleted<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Completed(::std::boxed::Box::new(v)))
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &[
+                            "registered",
+                            "updated",
+                            "suspended",
+                            "reinstated",
+                            "completed",
+                        ],
+                    ),
                 )
             }
         }
@@ -1497,21 +1913,49 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for ProjectEvent {
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for ProjectEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de> for ProjectEvent<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
+impl<'a> ::icr_webhooks::IntoOwned for ProjectEvent<::icr_webhooks::Text<'a>> {
+    type Owned = ProjectEvent;
+    fn into_owned(self) -> ProjectEvent {
+        match self {
+            Self::Registered(v) => {
+                ProjectEvent::Registered(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Updated(v) => {
+                ProjectEvent::Updated(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Suspended(v) => {
+                ProjectEvent::Suspended(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Reinstated(v) => {
+                ProjectEvent::Reinstated(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Completed(v) => {
+                ProjectEvent::Completed(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Unknown { action, raw } => {
+                ProjectEvent::Unknown {
+                    action,
+                    raw,
+                }
+            }
+        }
+    }
+}
 /// Where a transfer sends its credits: an inventory on ICR or an account on another registry, told apart by `kind`. ICR may add kinds; a receiver keeps a destination of an unknown kind as an unknown one, with its JSON.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum TransferDestination {
+pub enum TransferDestination<S = ::icr_webhooks::CompactString> {
     /// An inventory on ICR.
-    Inventory(TransferDestinationInventory),
+    Inventory(TransferDestinationInventory<S>),
     /// An account on another registry.
-    ExternalRegistry(TransferDestinationExternalRegistry),
+    ExternalRegistry(TransferDestinationExternalRegistry<S>),
     /// A `kind` this version does not know, with the whole JSON object (the `kind` included).
     Unknown {
         /// The tag's value.
@@ -1520,9 +1964,7 @@ pub enum TransferDestination {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl TransferDestination {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &["inventory", "external_registry"];
+impl<S> TransferDestination<S> {
     /// The tag's value, as on the wire.
     pub fn kind(&self) -> &str {
         match self {
@@ -1535,6 +1977,10 @@ impl TransferDestination {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl TransferDestination {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &["inventory", "external_registry"];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -1546,11 +1992,11 @@ impl TransferDestination {
         <Self as ::serde::Deserialize>::deserialize(value)
     }
 }
-impl ::serde::Serialize for TransferDestination {
-    fn serialize<S: ::serde::Serializer>(
+impl<S: ::serde::Serialize> ::serde::Serialize for TransferDestination<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::Inventory(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -1574,7 +2020,8 @@ impl ::serde::Serialize for TransferDestination {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for TransferDestination {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for TransferDestination<S> {
     const TAG: &'static str = "kind";
     const EXPECTING: &'static str = "a `TransferDestination` object told apart by `kind`";
     fn is_known(tag: &str) -> bool {
@@ -1587,18 +2034,23 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for TransferDestination {
         let rest = ::serde::de::value::MapAccessDeserializer::new(map);
         match tag {
             "inventory" => {
-                <TransferDestinationInventory as ::serde::Deserialize>::deserialize(rest)
+                <TransferDestinationInventory<
+                    S,
+                > as ::serde::Deserialize>::deserialize(rest)
                     .map(Self::Inventory)
             }
             "external_registry" => {
-                <TransferDestinationExternalRegistry as ::serde::Deserialize>::deserialize(
-                        rest,
-                    )
+                <TransferDestinationExternalRegistry<
+                    S,
+                > as ::serde::Deserialize>::deserialize(rest)
                     .map(Self::ExternalRegistry)
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &["inventory", "external_registry"],
+                    ),
                 )
             }
         }
@@ -1610,10 +2062,32 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for TransferDestination {
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for TransferDestination {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de>
+for TransferDestination<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
+    }
+}
+impl<'a> ::icr_webhooks::IntoOwned for TransferDestination<::icr_webhooks::Text<'a>> {
+    type Owned = TransferDestination;
+    fn into_owned(self) -> TransferDestination {
+        match self {
+            Self::Inventory(v) => {
+                TransferDestination::Inventory(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::ExternalRegistry(v) => {
+                TransferDestination::ExternalRegistry(
+                    ::icr_webhooks::IntoOwned::into_owned(v),
+                )
+            }
+            Self::Unknown { kind, raw } => {
+                TransferDestination::Unknown {
+                    kind,
+                    raw,
+                }
+            }
+        }
     }
 }

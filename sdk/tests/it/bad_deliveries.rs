@@ -823,7 +823,8 @@ fn points_into(text: &str, bytes: &[u8]) -> bool {
 
 #[test]
 fn check_then_borrowed_parse_points_into_the_payload() {
-    use icr_webhooks::borrowed;
+    use icr_webhooks::Event;
+    use icr_webhooks::types::CreditTransferEvent;
     let receiver = receiver();
     for wire in [
         Wire::transfer_completed(),
@@ -836,9 +837,7 @@ fn check_then_borrowed_parse_points_into_the_payload() {
         assert_eq!(info.content_type, received.info.content_type);
         assert_eq!(info.payload, received.info.payload);
         let event = info.parse_borrowed().unwrap();
-        let borrowed::Event::CreditTransfer(borrowed::CreditTransferEvent::Completed(completed)) =
-            &event
-        else {
+        let Event::CreditTransfer(CreditTransferEvent::Completed(completed)) = &event else {
             panic!("wrong variant: {event:?}");
         };
         for text in [
@@ -873,4 +872,88 @@ fn check_then_borrowed_parse_points_into_the_payload() {
         info.parse_borrowed().unwrap_err(),
         ReceiveError::MalformedJson { .. }
     ));
+}
+
+/// An *optional* field is absent or a value, never `null` (contract
+/// sections 4 and 8): both parse paths refuse it with its path, 400.
+#[test]
+fn optional_fields_refuse_null() {
+    let receiver = receiver();
+    #[track_caller]
+    fn refused(
+        receiver: &Receiver,
+        event: &str,
+        body: serde_json::Value,
+        path: &str,
+        reason: &str,
+    ) {
+        let wire = Wire::json(event, serde_json::to_vec(&body).unwrap());
+        let error = wire.receive(receiver).unwrap_err();
+        let ReceiveError::UnexpectedShape {
+            event: got_event,
+            action,
+            path: got_path,
+            source,
+        } = &error
+        else {
+            panic!("{path}: refused with {error:?}");
+        };
+        assert_eq!((got_event.as_str(), got_path.as_str()), (event, path));
+        assert_eq!(
+            **source,
+            icr_webhooks::ParseError::Shape {
+                event: event.to_owned(),
+                action: action.clone(),
+                path: path.to_owned(),
+                reason: reason.to_owned(),
+            }
+        );
+        assert_eq!(error.status().as_u16(), 400);
+        let info = receiver.check(&wire.headers, wire.body.clone()).unwrap();
+        assert_eq!(
+            info.parse_borrowed().unwrap_err(),
+            error,
+            "{path}: the borrowed parse"
+        );
+    }
+    let transfer: serde_json::Value =
+        serde_json::from_slice(&example("credit_transfer.completed.json")).unwrap();
+    let mut ping: serde_json::Value = serde_json::from_slice(&example("ping.json")).unwrap();
+    // Absent and present are fine.
+    assert_eq!(ping.get("sender"), None, "the example has no sender");
+    for (sender, expected) in [
+        (None, None),
+        (Some(transfer["sender"].clone()), Some("aino.virtanen")),
+    ] {
+        if let Some(sender) = sender {
+            ping["sender"] = sender;
+        }
+        let wire = Wire::json("ping", serde_json::to_vec(&ping).unwrap());
+        let Event::Ping(parsed) = wire.receive(&receiver).unwrap().event else {
+            panic!("not a ping");
+        };
+        assert_eq!(
+            parsed.sender.as_ref().map(|user| user.login.as_str()),
+            expected
+        );
+    }
+    ping["sender"] = serde_json::Value::Null;
+    refused(
+        &receiver,
+        "ping",
+        ping,
+        "sender",
+        "invalid type: null, expected struct User",
+    );
+
+    let mut created: serde_json::Value =
+        serde_json::from_slice(&example("installation.created.json")).unwrap();
+    created["installation"]["permissions"]["members"] = serde_json::Value::Null;
+    refused(
+        &receiver,
+        "installation",
+        created,
+        "installation.permissions.members",
+        "invalid type: null, expected a string",
+    );
 }

@@ -447,7 +447,7 @@ proptest! {
             // outcome.
             let borrowed = receiver
                 .check(&headers, body.clone())
-                .and_then(|info| info.parse_borrowed().map(icr_webhooks::borrowed::Event::into_owned));
+                .and_then(|info| info.parse_borrowed().map(icr_webhooks::Event::into_owned));
             prop_assert_eq!(borrowed, want);
             // The first two checks alone.
             let verified = receiver.verify(&headers, &body);
@@ -483,7 +483,7 @@ proptest! {
     ) {
         let owned = Event::from_slice(name, &body);
         prop_assert_eq!(
-            icr_webhooks::borrowed::Event::from_slice(name, &body).map(icr_webhooks::borrowed::Event::into_owned),
+            icr_webhooks::Event::from_slice_borrowed(name, &body).map(icr_webhooks::Event::into_owned),
             owned.clone()
         );
         match owned {

@@ -151,7 +151,7 @@ proptest! {
             let _ = Signature::from_header(value);
             let _ = std::str::from_utf8(value).map(str::parse::<DeliveryId>);
             let _ = icr_webhooks::Event::from_slice(name, &body);
-            let _ = icr_webhooks::borrowed::Event::from_slice(name, &body);
+            let _ = icr_webhooks::Event::from_slice_borrowed(name, &body);
         }
         let _ = form_body(&body);
 

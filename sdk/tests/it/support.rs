@@ -143,10 +143,7 @@ impl Wire {
         let delivery = receiver.receive(&self.headers, self.body.clone());
         let borrowed = receiver
             .check(&self.headers, self.body.clone())
-            .and_then(|info| {
-                info.parse_borrowed()
-                    .map(icr_webhooks::borrowed::Event::into_owned)
-            });
+            .and_then(|info| info.parse_borrowed().map(icr_webhooks::Event::into_owned));
         assert_eq!(
             borrowed,
             delivery

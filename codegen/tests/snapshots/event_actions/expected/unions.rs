@@ -5,12 +5,12 @@ use super::*;
 /// A door opened or closed.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum DoorEvent {
+pub enum DoorEvent<S = ::icr_webhooks::CompactString> {
     /// The door opened.
-    Opened(::std::boxed::Box<DoorOpened>),
+    Opened(::std::boxed::Box<DoorOpened<S>>),
     /// The door closed.
-    Closed(::std::boxed::Box<DoorClosed>),
-    /// A `action` this version does not know, with the whole JSON object (the `action` included).
+    Closed(::std::boxed::Box<DoorClosed<S>>),
+    /// An `action` this version does not know, with the whole JSON object (the `action` included).
     Unknown {
         /// The tag's value.
         action: ::std::string::String,
@@ -18,9 +18,7 @@ pub enum DoorEvent {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl DoorEvent {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &["opened", "closed"];
+impl<S> DoorEvent<S> {
     /// The tag's value, as on the wire.
     pub fn action(&self) -> &str {
         match self {
@@ -33,6 +31,10 @@ impl DoorEvent {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl DoorEvent {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &["opened", "closed"];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -58,11 +60,22 @@ impl DoorEvent {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "door")
     }
 }
-impl ::serde::Serialize for DoorEvent {
-    fn serialize<S: ::serde::Serializer>(
+impl<'a> DoorEvent<::icr_webhooks::Text<'a>> {
+    /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
+    ///
+    /// # Errors
+    /// As [`from_slice`](#name::from_slice).
+    pub fn from_slice_borrowed(
+        json: &'a [u8],
+    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+        ::icr_webhooks::__private::parse_tagged::<Self>(json, "door")
+    }
+}
+impl<S: ::serde::Serialize> ::serde::Serialize for DoorEvent<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::Opened(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -86,7 +99,8 @@ impl ::serde::Serialize for DoorEvent {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for DoorEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for DoorEvent<S> {
     const TAG: &'static str = "action";
     const EXPECTING: &'static str = "a `DoorEvent` object told apart by `action`";
     fn is_known(tag: &str) -> bool {
@@ -99,16 +113,19 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for DoorEvent {
         let rest = ::serde::de::value::MapAccessDeserializer::new(map);
         match tag {
             "opened" => {
-                <DoorOpened as ::serde::Deserialize>::deserialize(rest)
+                <DoorOpened<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Opened(::std::boxed::Box::new(v)))
             }
             "closed" => {
-                <DoorClosed as ::serde::Deserialize>::deserialize(rest)
+                <DoorClosed<S> as ::serde::Deserialize>::deserialize(rest)
                     .map(|v| Self::Closed(::std::boxed::Box::new(v)))
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &["opened", "closed"],
+                    ),
                 )
             }
         }
@@ -120,10 +137,24 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for DoorEvent {
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for DoorEvent {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de> for DoorEvent<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
+    }
+}
+impl<'a> ::icr_webhooks::IntoOwned for DoorEvent<::icr_webhooks::Text<'a>> {
+    type Owned = DoorEvent;
+    fn into_owned(self) -> DoorEvent {
+        match self {
+            Self::Opened(v) => {
+                DoorEvent::Opened(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Closed(v) => {
+                DoorEvent::Closed(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Unknown { action, raw } => DoorEvent::Unknown { action, raw },
+        }
     }
 }

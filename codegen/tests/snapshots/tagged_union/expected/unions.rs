@@ -5,11 +5,11 @@ use super::*;
 /// Where credits go, told apart by `kind`.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Destination {
+pub enum Destination<S = ::icr_webhooks::CompactString> {
     /// An inventory on ICR.
     Inventory(DestinationInventory),
     /// An account on another registry.
-    ExternalRegistry(DestinationExternalRegistry),
+    ExternalRegistry(DestinationExternalRegistry<S>),
     /// A `kind` this version does not know, with the whole JSON object (the `kind` included).
     Unknown {
         /// The tag's value.
@@ -18,9 +18,7 @@ pub enum Destination {
         raw: ::std::boxed::Box<::serde_json::Value>,
     },
 }
-impl Destination {
-    /// The tag values this version knows, in schema order.
-    pub const KNOWN: &'static [&'static str] = &["inventory", "external_registry"];
+impl<S> Destination<S> {
     /// The tag's value, as on the wire.
     pub fn kind(&self) -> &str {
         match self {
@@ -33,6 +31,10 @@ impl Destination {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
     }
+}
+impl Destination {
+    /// The tag values this version knows, in schema order.
+    pub const KNOWN: &'static [&'static str] = &["inventory", "external_registry"];
     /// Builds the value from parsed JSON, dispatching on the tag.
     ///
     /// # Errors
@@ -44,11 +46,11 @@ impl Destination {
         <Self as ::serde::Deserialize>::deserialize(value)
     }
 }
-impl ::serde::Serialize for Destination {
-    fn serialize<S: ::serde::Serializer>(
+impl<S: ::serde::Serialize> ::serde::Serialize for Destination<S> {
+    fn serialize<Ser: ::serde::Serializer>(
         &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer: Ser,
+    ) -> ::std::result::Result<Ser::Ok, Ser::Error> {
         match self {
             Self::Inventory(v) => {
                 ::icr_webhooks::__private::serialize_tagged(
@@ -72,7 +74,8 @@ impl ::serde::Serialize for Destination {
         }
     }
 }
-impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for Destination {
+impl<'de, S: ::serde::Deserialize<'de>> ::icr_webhooks::__private::TaggedUnion<'de>
+for Destination<S> {
     const TAG: &'static str = "kind";
     const EXPECTING: &'static str = "a `Destination` object told apart by `kind`";
     fn is_known(tag: &str) -> bool {
@@ -89,12 +92,17 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for Destination {
                     .map(Self::Inventory)
             }
             "external_registry" => {
-                <DestinationExternalRegistry as ::serde::Deserialize>::deserialize(rest)
+                <DestinationExternalRegistry<
+                    S,
+                > as ::serde::Deserialize>::deserialize(rest)
                     .map(Self::ExternalRegistry)
             }
             other => {
                 Err(
-                    <A::Error as ::serde::de::Error>::unknown_variant(other, Self::KNOWN),
+                    <A::Error as ::serde::de::Error>::unknown_variant(
+                        other,
+                        &["inventory", "external_registry"],
+                    ),
                 )
             }
         }
@@ -106,10 +114,22 @@ impl<'de> ::icr_webhooks::__private::TaggedUnion<'de> for Destination {
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for Destination {
+impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de> for Destination<S> {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
+    }
+}
+impl<'a> ::icr_webhooks::IntoOwned for Destination<::icr_webhooks::Text<'a>> {
+    type Owned = Destination;
+    fn into_owned(self) -> Destination {
+        match self {
+            Self::Inventory(v) => Destination::Inventory(v),
+            Self::ExternalRegistry(v) => {
+                Destination::ExternalRegistry(::icr_webhooks::IntoOwned::into_owned(v))
+            }
+            Self::Unknown { kind, raw } => Destination::Unknown { kind, raw },
+        }
     }
 }
