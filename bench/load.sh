@@ -185,7 +185,7 @@ load() {
 
 start() {
     case $1 in
-        sdk | ceiling) start_server "$1" "$harness" listen --addr 127.0.0.1:0 --secret "$SECRET" ;;
+        sdk | ceiling) start_server "$1" "$harness" listen --addr 127.0.0.1:0 --store memory --secret "$SECRET" ;;
         octokit) start_server "$1" node "$BENCH_DIR/octokit-server.mjs" --deps "$deps" --secret "$SECRET" ;;
     esac
     case $1 in

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use clap::{Parser, Subcommand, ValueEnum};
 use icr_webhooks::once::{ListFilter, Purge, Record, RetryPolicy, State};
-use icr_webhooks::{ContentType, DeliveryId, DeliveryStore as _, Receiver, Secret};
+use icr_webhooks::{ContentType, DeliveryId, DeliveryStore as _, EventKey, Receiver, Secret};
 use icr_webhooks_harness::listen::{Accepted, InboxConfig, ListenConfig, Listener};
 use icr_webhooks_harness::samples;
 use icr_webhooks_harness::sender::{Attempt, Fault, Outgoing, Sender, SenderConfig, Summary};
@@ -576,7 +576,9 @@ fn plan(
     // share their bytes, so a long run holds little more than its GUIDs.
     let mut pools: Vec<Vec<Outgoing>> = Vec::with_capacity(keys.len());
     for key in &keys {
-        let event = key.split('.').next().unwrap_or(key).to_owned();
+        let event = key
+            .parse::<EventKey>()
+            .map_or_else(|_| key.clone(), |k| k.event().to_owned());
         let mut pool = Vec::new();
         for payload in samples::generate(key, seed, per_key.min(64))? {
             let bytes = serde_json::to_vec(&payload).context("serializing a payload")?;
@@ -947,7 +949,9 @@ async fn demo() -> anyhow::Result<bool> {
     let mut deliveries = Vec::new();
     for carried in [ContentType::Json, ContentType::Form] {
         for key in samples::keys() {
-            let event = key.split('.').next().unwrap_or(&key).to_owned();
+            let event = key
+                .parse::<EventKey>()
+                .map_or_else(|_| key.clone(), |k| k.event().to_owned());
             let payload = samples::generate(&key, 1, 1)?
                 .into_iter()
                 .next()

@@ -2,6 +2,7 @@
 //! same for the same seed, drawn from the schema strategies. Behind
 //! `icr-webhooks sample`, `send` and `demo`.
 
+use icr_webhooks::EventKey;
 use proptest::strategy::{Strategy as _, ValueTree as _};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
@@ -13,6 +14,7 @@ pub fn keys() -> Vec<String> {
     let mut keys: Vec<String> = icr_webhooks::types::CATALOGUE
         .iter()
         .flat_map(icr_webhooks::EventSpec::keys)
+        .map(|key| key.to_string())
         .collect();
     keys.sort();
     keys
@@ -47,10 +49,10 @@ pub enum SampleError {
 /// failure.
 pub fn generate(key: &str, seed: u64, count: usize) -> Result<Vec<Value>, SampleError> {
     let strategies = SchemaStrategies::bundled()?;
-    let (event, action) = match key.split_once('.') {
-        Some((event, action)) => (event, Some(action)),
-        None => (key, None),
-    };
+    let parsed: EventKey = key.parse().map_err(|_| SampleError::UnknownKey {
+        key: key.to_owned(),
+    })?;
+    let (event, action) = (parsed.event(), parsed.action());
     let actions: Vec<Option<&str>> = strategies
         .pairs()
         .into_iter()

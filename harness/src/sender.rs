@@ -11,13 +11,14 @@ use futures_util::TryStreamExt as _;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Full, StreamBody};
 use hyper::body::Frame;
-use icr_webhooks::{ContentType, Secret};
+use icr_webhooks::{ContentType, EventKey, Secret};
 
-/// ICR's wait for an answer.
-pub const ICR_TIMEOUT: Duration = Duration::from_secs(10);
+/// ICR's wait for an answer ([`icr_webhooks::contract::RESPONSE_TIMEOUT`]).
+pub const ICR_TIMEOUT: Duration = icr_webhooks::contract::RESPONSE_TIMEOUT;
 
-/// The contract's body limit (25 MiB).
-pub const MAX_BODY: usize = 26_214_400;
+/// The contract's body limit, 25 MiB ([`icr_webhooks::contract::MAX_BODY_SIZE`]).
+#[allow(clippy::cast_possible_truncation)]
+pub const MAX_BODY: usize = icr_webhooks::contract::MAX_BODY_SIZE as usize;
 
 /// The `User-Agent` the sender uses.
 pub const USER_AGENT: &str = concat!("ICR-Hookshot/harness-", env!("CARGO_PKG_VERSION"));
@@ -129,6 +130,27 @@ impl Outgoing {
         }
     }
 
+    /// A delivery of a schema-valid payload for `key`
+    /// (`credit_transfer.completed`, or `credit_transfer` for any of its
+    /// actions), the same payload for the same `seed`, with a fresh GUID.
+    ///
+    /// # Errors
+    /// [`SampleError`](crate::samples::SampleError) for a key outside the
+    /// schema.
+    pub fn sample(key: &EventKey, seed: u64) -> Result<Self, crate::samples::SampleError> {
+        let payload = crate::samples::generate(&key.to_string(), seed, 1)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| crate::samples::SampleError::Draw {
+                reason: "no sample drawn".to_owned(),
+            })?;
+        let bytes =
+            serde_json::to_vec(&payload).map_err(|error| crate::samples::SampleError::Draw {
+                reason: error.to_string(),
+            })?;
+        Ok(Self::new(key.event(), bytes))
+    }
+
     /// Another delivery of the same payload: a fresh GUID, nothing parsed
     /// again (for load runs that send one payload many times).
     #[must_use]
@@ -155,10 +177,12 @@ impl Outgoing {
 
     /// `event.action`, or the bare event name.
     pub fn key(&self) -> String {
-        match &self.action {
-            Some(action) => format!("{}.{action}", self.event),
-            None => self.event.clone(),
-        }
+        self.event_key().to_string()
+    }
+
+    /// The event and action.
+    pub fn event_key(&self) -> EventKey {
+        EventKey::new(self.event.clone(), self.action.as_deref())
     }
 
     /// The status a receiver built on the SDK answers to this delivery.
@@ -502,8 +526,16 @@ impl Sender {
         self.send_attempt(delivery, 1).await
     }
 
+    /// Redelivers `delivery` as ICR does when one is redelivered by hand
+    /// (within three days of the first attempt): the same GUID and the same
+    /// body, signed with the current secret; numbered attempt 2.
+    pub async fn redeliver(&self, delivery: &Outgoing) -> Attempt {
+        self.send_attempt(delivery, 2).await
+    }
+
     /// Sends `delivery` again: same GUID, same body, signed with the current
-    /// secret, numbered `attempt`.
+    /// secret, numbered `attempt` (1 is the first delivery; every later one
+    /// is a redelivery).
     pub async fn send_attempt(&self, delivery: &Outgoing, attempt: u32) -> Attempt {
         let wire = self.config.build(delivery);
         let started = Instant::now();

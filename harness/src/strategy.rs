@@ -13,7 +13,10 @@
 //!   notice, each change described by an [`Evolution`]:
 //!   [`SchemaStrategies::evolved_payload`] (unknown fields, enum values and
 //!   union tags) and [`SchemaStrategies::evolved_event`] (unknown actions
-//!   and events).
+//!   and events);
+//! - payloads the SDK must refuse because an optional property that is not
+//!   nullable holds `null`: [`SchemaStrategies::nulled_optional`], with
+//!   [`SchemaStrategies::optional_fields`] as the oracle that lists them.
 //!
 //! Handled: `$ref` (to `#/definitions/<name>`), `oneOf` (branches told apart
 //! by type, `const` or a `const` property, else an error) and `anyOf`,
@@ -59,6 +62,7 @@ mod delivery;
 mod error;
 mod evolve;
 mod node;
+mod optional;
 mod pattern;
 mod trees;
 mod values;
@@ -73,6 +77,7 @@ use serde_json::Value;
 
 pub use self::error::StrategyError;
 pub use self::evolve::{Evolution, EvolutionKind, Evolved};
+pub use self::optional::{NulledOptional, OptionalField};
 
 use self::evolve::{Draw, evolve, fresh};
 use self::node::{Compiler, Definition, Node, Typed, build, escape};
@@ -349,6 +354,81 @@ impl SchemaStrategies {
         }
         let unknown_action = values::weighted(with_actions.into_iter().map(|s| (1, s)).collect());
         values::weighted(vec![(1, unknown_event), (1, unknown_action)]).boxed()
+    }
+
+    /// The optional properties `payload` (of `event` and `action`) holds
+    /// whose schema does not admit `null`, in document order: where a
+    /// `null` must be refused (contract sections 4 and 8) though leaving
+    /// the property out is fine.
+    ///
+    /// # Errors
+    /// As [`SchemaStrategies::payload`].
+    pub fn optional_fields(
+        &self,
+        event: &str,
+        action: Option<&str>,
+        payload: &Value,
+    ) -> Result<Vec<OptionalField>, StrategyError> {
+        let node = &self.find(event, action)?.node;
+        let mut out = Vec::new();
+        let top = OptionalField {
+            pointer: String::new(),
+            path: String::new(),
+        };
+        optional::collect(node, payload, &top, &mut out);
+        Ok(out)
+    }
+
+    /// Valid payloads, of the events and actions whose schema has an
+    /// optional property that is not nullable, with one such property
+    /// (drawn among those the payload holds) set to `null`. Payloads that
+    /// hold none are skipped (every case, for a schema without such a
+    /// property).
+    pub fn nulled_optional(&self) -> BoxedStrategy<NulledOptional> {
+        let options: Vec<(u32, Gen<NulledOptional>)> = self
+            .inner
+            .events
+            .iter()
+            .flat_map(|(event, payloads)| {
+                payloads
+                    .iter()
+                    .filter(|payload| optional::has_optional(&payload.node))
+                    .map(move |payload| {
+                        let event = event.clone();
+                        let action = payload.action.clone();
+                        let node = Arc::clone(&payload.node);
+                        let nulled = (payload.strategy.clone(), any::<prop::sample::Index>())
+                            .prop_filter_map("holds no optional property", move |(value, pick)| {
+                                let mut fields = Vec::new();
+                                let top = OptionalField {
+                                    pointer: String::new(),
+                                    path: String::new(),
+                                };
+                                optional::collect(&node, &value, &top, &mut fields);
+                                if fields.is_empty() {
+                                    return None;
+                                }
+                                let field = fields.swap_remove(pick.index(fields.len()));
+                                let mut payload = value;
+                                *payload.pointer_mut(&field.pointer)? = Value::Null;
+                                Some(NulledOptional {
+                                    event: event.clone(),
+                                    action: action.clone(),
+                                    payload,
+                                    field,
+                                })
+                            })
+                            .sboxed();
+                        (1, nulled)
+                    })
+            })
+            .collect();
+        if options.is_empty() {
+            return Just(())
+                .prop_filter_map("the schema has no optional property", |()| None)
+                .boxed();
+        }
+        values::weighted(options).boxed()
     }
 
     /// Deliveries of valid payloads of every event and action, as the

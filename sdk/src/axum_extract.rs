@@ -19,7 +19,7 @@ use crate::{Claim, Claimed, Delivery, DeliveryInfo, ExactlyOnce, ReceiveError, R
 
 /// How long the body may take to arrive by default: 10 s, ICR's own wait
 /// for an answer.
-pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_BODY_TIMEOUT: Duration = crate::contract::RESPONSE_TIMEOUT;
 
 /// How long the [`Delivery`], [`DeliveryInfo`] and [`Once`] extractors wait for the whole
 /// body, from the moment they start reading it; [`DEFAULT_BODY_TIMEOUT`]
@@ -164,7 +164,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (receiver, headers, body) = read_request(request, state).await?;
-        Ok(receiver.receive(&headers, body)?)
+        Ok(receiver.receive_async(&headers, body).await?)
     }
 }
 
@@ -203,7 +203,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (receiver, headers, body) = read_request(request, state).await?;
-        Ok(receiver.check(&headers, body)?)
+        Ok(receiver.check_async(&headers, body).await?)
     }
 }
 

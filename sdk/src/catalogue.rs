@@ -1,7 +1,7 @@
 //! The catalogue of events and the [`EventPayload`] trait that ties each
 //! generated payload type to its event name and action.
 
-use crate::Event;
+use crate::{Event, EventKey};
 
 /// One event of the catalogue: its name and its actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,15 +29,15 @@ impl EventSpec {
         }
     }
 
-    /// `event.action` for each action, or the bare name for an event without
-    /// actions.
-    pub fn keys(&self) -> Vec<String> {
+    /// The key of each action (`credit_transfer.completed`), or of the bare
+    /// event for an event without actions (`ping`).
+    pub fn keys(&self) -> Vec<EventKey> {
         if self.actions.is_empty() {
-            vec![self.name.to_owned()]
+            vec![EventKey::new(self.name, None)]
         } else {
             self.actions
                 .iter()
-                .map(|action| format!("{}.{action}", self.name))
+                .map(|action| EventKey::new(self.name, Some(action)))
                 .collect()
         }
     }

@@ -2,129 +2,12 @@
 //! the typed [`Event`]) and the checks after the signature that make one:
 //! content type, headers, body, typed parse.
 
-use std::borrow::Borrow;
 use std::fmt;
-use std::str::FromStr;
 
 use bytes::Bytes;
 
-use crate::headers::{Collected, HeaderSource, Slot, header};
-use crate::{Event, ReceiveError, form};
-
-/// How the payload is carried: the `Content type` setting of the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ContentType {
-    /// `application/json`: the body is the payload.
-    Json,
-    /// `application/x-www-form-urlencoded`: the body's `payload` field holds
-    /// the payload.
-    Form,
-}
-
-impl ContentType {
-    /// Reads a `Content-Type` value: the media type compared without regard
-    /// to case, parameters (`charset=utf-8`, …) ignored.
-    ///
-    /// # Errors
-    /// Any other media type, given back lowercased when it is short and
-    /// printable (for the error message).
-    pub(crate) fn from_header(value: &[u8]) -> Result<Self, Option<String>> {
-        let media = value
-            .split(|byte| *byte == b';')
-            .next()
-            .map(crate::secret::trim_ows)
-            .unwrap_or_default();
-        if media.eq_ignore_ascii_case(b"application/json") {
-            Ok(Self::Json)
-        } else if media.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
-            Ok(Self::Form)
-        } else {
-            let printable = !media.is_empty()
-                && media.len() <= 64
-                && media.iter().all(|byte| byte.is_ascii_graphic());
-            Err(printable.then(|| String::from_utf8_lossy(media).to_ascii_lowercase()))
-        }
-    }
-
-    /// The media type, as sent.
-    pub fn media_type(self) -> &'static str {
-        match self {
-            Self::Json => "application/json",
-            Self::Form => "application/x-www-form-urlencoded",
-        }
-    }
-}
-
-/// A delivery's GUID, the `X-ICR-Delivery` header: a UUID in its hyphenated
-/// form, kept in lower case.
-///
-/// A redelivery carries the same GUID, so it is the key to use to process a
-/// delivery only once. It borrows as a `str`, so a `HashSet<DeliveryId>` can
-/// be asked with a plain string.
-///
-/// ```
-/// use icr_webhooks::DeliveryId;
-///
-/// let id: DeliveryId = "9B2E4C1A-0F3D-4E5B-8A7C-6D1E2F3A4B5C".parse()?;
-/// assert_eq!(id.as_str(), "9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c");
-/// # Ok::<(), icr_webhooks::ReceiveError>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DeliveryId(String);
-
-impl DeliveryId {
-    /// The GUID, hyphenated, in lower case.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// A GUID already written hyphenated in lower case (as the stores write
-    /// it back).
-    pub(crate) fn from_canonical(text: &str) -> Self {
-        Self(text.to_owned())
-    }
-}
-
-impl FromStr for DeliveryId {
-    type Err = ReceiveError;
-
-    /// Reads a hyphenated UUID (8-4-4-4-12 hex digits) in either case.
-    ///
-    /// # Errors
-    /// [`ReceiveError::MalformedDeliveryId`] for anything else.
-    fn from_str(text: &str) -> Result<Self, ReceiveError> {
-        let bytes = text.as_bytes();
-        let well_formed = bytes.len() == 36
-            && bytes.iter().enumerate().all(|(at, byte)| match at {
-                8 | 13 | 18 | 23 => *byte == b'-',
-                _ => byte.is_ascii_hexdigit(),
-            });
-        if well_formed {
-            Ok(Self(text.to_ascii_lowercase()))
-        } else {
-            Err(ReceiveError::MalformedDeliveryId)
-        }
-    }
-}
-
-impl fmt::Display for DeliveryId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for DeliveryId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Borrow<str> for DeliveryId {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
+use crate::headers::{Collected, ContentType, DeliveryId, HeaderSource, Slot};
+use crate::{Event, ReceiveError, form, header};
 
 /// Everything about a delivery but its typed payload: what the headers say
 /// and the bytes as received.
@@ -395,7 +278,7 @@ mod tests {
         for text in bad {
             assert_eq!(
                 text.parse::<DeliveryId>(),
-                Err(ReceiveError::MalformedDeliveryId),
+                Err(crate::DeliveryIdError),
                 "{text:?}"
             );
         }

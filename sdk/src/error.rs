@@ -132,6 +132,12 @@ impl ReceiveError {
     }
 }
 
+impl From<crate::DeliveryIdError> for ReceiveError {
+    fn from(_: crate::DeliveryIdError) -> Self {
+        Self::MalformedDeliveryId
+    }
+}
+
 impl From<ParseError> for ReceiveError {
     fn from(error: ParseError) -> Self {
         match error {

@@ -1,29 +1,135 @@
-//! The delivery's headers: their names, where they come from
-//! ([`HeaderSource`]: an `http::HeaderMap` or plain name/value pairs) and
-//! the one pass that picks out and reads the ones that matter.
+//! The delivery's headers: where they come from ([`HeaderSource`]: an
+//! `http::HeaderMap` or plain name/value pairs), the values they carry
+//! ([`ContentType`], [`DeliveryId`]) and the one pass that picks out and
+//! reads the ones that matter. The bottom layer of receiving: it knows no
+//! delivery and no receive error.
 
-use crate::delivery::{ContentType, DeliveryId};
+use std::borrow::Borrow;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::header;
 use crate::secret::{Signature, trim_ows};
 
-/// The names of the headers of a delivery, as the contract spells them.
+/// How the payload is carried: the `Content type` setting of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ContentType {
+    /// `application/json`: the body is the payload.
+    Json,
+    /// `application/x-www-form-urlencoded`: the body's `payload` field holds
+    /// the payload.
+    Form,
+}
+
+impl ContentType {
+    /// Reads a `Content-Type` value: the media type compared without regard
+    /// to case, parameters (`charset=utf-8`, …) ignored.
+    ///
+    /// # Errors
+    /// Any other media type, given back lowercased when it is short and
+    /// printable (for the error message).
+    pub(crate) fn from_header(value: &[u8]) -> Result<Self, Option<String>> {
+        let media = value
+            .split(|byte| *byte == b';')
+            .next()
+            .map(trim_ows)
+            .unwrap_or_default();
+        if media.eq_ignore_ascii_case(b"application/json") {
+            Ok(Self::Json)
+        } else if media.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
+            Ok(Self::Form)
+        } else {
+            let printable = !media.is_empty()
+                && media.len() <= 64
+                && media.iter().all(|byte| byte.is_ascii_graphic());
+            Err(printable.then(|| String::from_utf8_lossy(media).to_ascii_lowercase()))
+        }
+    }
+
+    /// The media type, as sent.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Form => "application/x-www-form-urlencoded",
+        }
+    }
+}
+
+/// A delivery's GUID, the `X-ICR-Delivery` header: a UUID in its hyphenated
+/// form, kept in lower case.
 ///
-/// Header names are case-insensitive; these work as keys of an
-/// [`http::HeaderMap`] as they are.
-pub mod header {
-    /// The event name, e.g. `credit_transfer`.
-    pub const EVENT: &str = "X-ICR-Event";
-    /// The delivery's GUID, the same for a redelivery.
-    pub const DELIVERY: &str = "X-ICR-Delivery";
-    /// The webhook's numeric ID.
-    pub const HOOK_ID: &str = "X-ICR-Hook-ID";
-    /// What the webhook belongs to: `integration`.
-    pub const INSTALLATION_TARGET_TYPE: &str = "X-ICR-Hook-Installation-Target-Type";
-    /// The ICR App's numeric ID.
-    pub const INSTALLATION_TARGET_ID: &str = "X-ICR-Hook-Installation-Target-ID";
-    /// `sha256=` and the HMAC-SHA256 of the body, in hex.
-    pub const SIGNATURE_256: &str = "X-ICR-Signature-256";
-    /// `application/json` or `application/x-www-form-urlencoded`.
-    pub const CONTENT_TYPE: &str = "Content-Type";
+/// A redelivery carries the same GUID, so it is the key to use to process a
+/// delivery only once. It borrows as a `str`, so a `HashSet<DeliveryId>` can
+/// be asked with a plain string.
+///
+/// ```
+/// use icr_webhooks::DeliveryId;
+///
+/// let id: DeliveryId = "9B2E4C1A-0F3D-4E5B-8A7C-6D1E2F3A4B5C".parse()?;
+/// assert_eq!(id.as_str(), "9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c");
+/// # Ok::<(), icr_webhooks::DeliveryIdError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeliveryId(String);
+
+impl DeliveryId {
+    /// The GUID, hyphenated, in lower case.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A GUID already written hyphenated in lower case (as the stores write
+    /// it back).
+    pub(crate) fn from_canonical(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+}
+
+impl FromStr for DeliveryId {
+    type Err = DeliveryIdError;
+
+    /// Reads a hyphenated UUID (8-4-4-4-12 hex digits) in either case.
+    ///
+    /// # Errors
+    /// [`DeliveryIdError`] for anything else.
+    fn from_str(text: &str) -> Result<Self, DeliveryIdError> {
+        let bytes = text.as_bytes();
+        let well_formed = bytes.len() == 36
+            && bytes.iter().enumerate().all(|(at, byte)| match at {
+                8 | 13 | 18 | 23 => *byte == b'-',
+                _ => byte.is_ascii_hexdigit(),
+            });
+        if well_formed {
+            Ok(Self(text.to_ascii_lowercase()))
+        } else {
+            Err(DeliveryIdError)
+        }
+    }
+}
+
+/// A delivery ID that is not a hyphenated UUID; a receiver answers it with
+/// [`ReceiveError::MalformedDeliveryId`](crate::ReceiveError::MalformedDeliveryId).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the delivery ID is not a hyphenated UUID")]
+pub struct DeliveryIdError;
+
+impl fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for DeliveryId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for DeliveryId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Where a delivery's headers come from: anything that can list its

@@ -193,26 +193,24 @@ extern crate self as icr_webhooks;
 #[cfg(feature = "axum")]
 mod axum_extract;
 mod catalogue;
+pub mod contract;
 mod delivery;
 mod error;
 mod form;
 mod headers;
 pub mod once;
-mod open_enum;
-mod owned;
 mod parse;
 mod receiver;
 mod router;
 mod secret;
-mod text;
 #[doc(hidden)]
 pub mod __private {
     //! Support for the generated code; not part of the API.
-    pub use crate::private::*;
+    pub use crate::runtime::support::*;
     pub use crate::{__event_payload as event_payload, __open_enum as open_enum};
     pub use serde;
 }
-mod private;
+mod runtime;
 
 #[rustfmt::skip]
 #[path = "generated/mod.rs"]
@@ -233,20 +231,21 @@ pub use compact_str;
 /// payload cost no allocation. It derefs to `str`, compares with `&str` and
 /// converts from and into `String`.
 pub use compact_str::CompactString;
-pub use delivery::{ContentType, Delivery, DeliveryId, DeliveryInfo};
+pub use contract::{EventKey, EventKeyError, header};
+pub use delivery::{Delivery, DeliveryInfo};
 pub use error::{ConfigError, ReceiveError};
 pub use form::form_body;
-pub use headers::{HeaderSource, header};
+pub use headers::{ContentType, DeliveryId, DeliveryIdError, HeaderSource};
 pub use http;
 pub use once::{
     Begin, Claim, Claimed, DEFAULT_CAPACITY, DEFAULT_DUPLICATE_WAIT, DEFAULT_WINDOW, DeliveryKey,
     DeliveryStore, ExactlyOnce, Inbox, MemoryStore, MemoryStoreBuilder, Settled, StoreError,
 };
-pub use owned::IntoOwned;
 pub use parse::ParseError;
 pub use receiver::{DEFAULT_MAX_BODY_SIZE, Receiver, ReceiverBuilder};
 pub use router::{BoxError, Outcome, Router};
+pub use runtime::IntoOwned;
+pub use runtime::Text;
 pub use secret::{Secret, Signature};
 pub use serde_json;
-pub use text::Text;
 pub use types::Event;

@@ -7,16 +7,18 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::headers::{Collected, HeaderSource, Slot, header};
+use crate::header;
+use crate::headers::{Collected, HeaderSource, Slot};
 use crate::{ConfigError, Delivery, DeliveryInfo, ReceiveError, Secret, Signature};
 
-/// From this body size on, [`Receiver::receive`] computes the MAC on a
-/// second thread while it parses (measured: below it, starting a thread
-/// costs more than it saves).
+/// From this body size on, [`Receiver::receive_async`] hands the MAC and
+/// the parse to the blocking pool, side by side (measured: below it, the
+/// hand-over costs more than it saves).
 const PARALLEL_FROM: usize = 1 << 20;
 
-/// The largest body ICR sends, and the default limit: 25 MiB.
-pub const DEFAULT_MAX_BODY_SIZE: u64 = 26_214_400;
+/// The default body limit: the largest body ICR sends, 25 MiB
+/// ([`contract::MAX_BODY_SIZE`](crate::contract::MAX_BODY_SIZE)).
+pub const DEFAULT_MAX_BODY_SIZE: u64 = crate::contract::MAX_BODY_SIZE;
 
 /// Checks and parses deliveries: one or more secrets and a body limit.
 ///
@@ -95,25 +97,45 @@ impl Receiver {
     ) -> Result<Delivery, ReceiveError> {
         let body = body.into();
         let (collected, signature) = self.start(headers, &body)?;
+        self.check_signature(signature, &body)?;
+        Delivery::from_collected(collected, body)
+    }
+
+    /// [`receive`](Self::receive) for async code, with the same checks,
+    /// order and outcome. A body of 1 MiB or more is not verified and
+    /// parsed on the calling task: the MAC and the parse run side by side
+    /// on tokio's blocking pool (threads it keeps and reuses, none started
+    /// per request), so the runtime's workers go on serving other requests;
+    /// a smaller body is handled inline, where that costs less than the
+    /// hand-over. A signature failure wins over anything the parse found,
+    /// and a delivery whose MAC does not match is dropped unseen. Used by
+    /// the axum extractors and [`Inbox::accept`](crate::Inbox::accept).
+    ///
+    /// # Errors
+    /// As [`receive`](Self::receive).
+    pub async fn receive_async<H: HeaderSource + Sync + ?Sized>(
+        &self,
+        headers: &H,
+        body: impl Into<Bytes>,
+    ) -> Result<Delivery, ReceiveError> {
+        let body = body.into();
+        let (collected, signature) = self.start(headers, &body)?;
         if body.len() < PARALLEL_FROM || self.inner.secrets.is_empty() {
             self.check_signature(signature, &body)?;
             return Delivery::from_collected(collected, body);
         }
-        // A large body: the MAC is computed on another core while this one
-        // parses. The outcome is the same as in order: a signature failure
-        // wins over anything the parse found, and the parsed delivery is
-        // dropped unseen unless the MAC matches.
-        let verified = body.clone();
-        std::thread::scope(|scope| {
-            let mac = scope.spawn(|| self.check_signature(signature, &verified));
-            let parsed = Delivery::from_collected(collected, body);
-            match mac.join() {
-                Ok(Ok(())) => parsed,
-                Ok(Err(error)) => Err(error),
-                // The MAC thread cannot panic; refuse rather than accept.
-                Err(_) => Err(ReceiveError::SignatureMismatch),
-            }
-        })
+        let (receiver, verified) = (self.clone(), body.clone());
+        let mac =
+            tokio::task::spawn_blocking(move || receiver.check_signature(signature, &verified));
+        let parsed = tokio::task::spawn_blocking(move || Delivery::from_collected(collected, body));
+        let (mac, parsed) = (mac.await, parsed.await);
+        match (mac, parsed) {
+            (Ok(Ok(())), Ok(parsed)) => parsed,
+            (Ok(Err(error)), _) => Err(error),
+            // Neither task panics, and the runtime outlives this call; if
+            // one did not finish all the same, refuse rather than accept.
+            (Err(_), _) | (Ok(Ok(())), Err(_)) => Err(ReceiveError::SignatureMismatch),
+        }
     }
 
     /// Runs every check of [`receive`](Self::receive) but the typed parse,
@@ -134,6 +156,31 @@ impl Receiver {
         let body = body.into();
         let (collected, signature) = self.start(headers, &body)?;
         self.check_signature(signature, &body)?;
+        DeliveryInfo::from_collected(collected, body)
+    }
+
+    /// [`check`](Self::check) for async code: the MAC of a body of 1 MiB or
+    /// more is computed on tokio's blocking pool, as in
+    /// [`receive_async`](Self::receive_async).
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    pub async fn check_async<H: HeaderSource + Sync + ?Sized>(
+        &self,
+        headers: &H,
+        body: impl Into<Bytes>,
+    ) -> Result<DeliveryInfo, ReceiveError> {
+        let body = body.into();
+        let (collected, signature) = self.start(headers, &body)?;
+        if body.len() < PARALLEL_FROM || self.inner.secrets.is_empty() {
+            self.check_signature(signature, &body)?;
+        } else {
+            let (receiver, verified) = (self.clone(), body.clone());
+            tokio::task::spawn_blocking(move || receiver.check_signature(signature, &verified))
+                .await
+                // The task does not panic; refuse rather than accept.
+                .unwrap_or(Err(ReceiveError::SignatureMismatch))?;
+        }
         DeliveryInfo::from_collected(collected, body)
     }
 

@@ -18,7 +18,7 @@ use super::{
     Accepted, ClaimedJob, Clock, DEFAULT_LEASE, DeliveryKey, DeliveryStore, StoreError,
     StoredDelivery, Token,
 };
-use crate::headers::header;
+use crate::header;
 use crate::{BoxError, ContentType, Delivery, DeliveryInfo, HeaderSource, ReceiveError, Receiver};
 
 /// When the inbox retries a failed delivery, and when it gives up.
@@ -289,7 +289,8 @@ impl Inbox {
         &self.inner.receiver
     }
 
-    /// Checks a delivery as [`Receiver::receive`] does and writes it to the
+    /// Checks a delivery as [`Receiver::receive_async`] does (a large body
+    /// off the async workers) and writes it to the
     /// store. `Ok(Accepted::Stored)`: answer 202; `Ok(Accepted::Duplicate)`:
     /// known already, answer 200. The signature is checked first, so a
     /// tampered body under a known GUID is still refused with 401.
@@ -297,12 +298,12 @@ impl Inbox {
     /// # Errors
     /// [`AcceptError::Refused`] with the check that failed;
     /// [`AcceptError::Store`] when the write failed (answer 503).
-    pub async fn accept<H: HeaderSource + ?Sized>(
+    pub async fn accept<H: HeaderSource + Sync + ?Sized>(
         &self,
         headers: &H,
         body: impl Into<Bytes>,
     ) -> Result<(DeliveryInfo, Accepted), AcceptError> {
-        let delivery = self.inner.receiver.receive(headers, body)?;
+        let delivery = self.inner.receiver.receive_async(headers, body).await?;
         let info = delivery.info;
         let stored = StoredDelivery {
             key: DeliveryKey::new(info.hook_id, info.id.clone()),

@@ -62,7 +62,7 @@ pub use memory::{MemoryStore, MemoryStoreBuilder};
 
 /// How long a delivery key is remembered by default: three days, the
 /// contract's redelivery window.
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(3 * 24 * 60 * 60);
+pub const DEFAULT_WINDOW: Duration = crate::contract::REDELIVERY_WINDOW;
 
 /// How long a done delivery is kept by the database stores by default: the
 /// three-day redelivery window and one more day, so that a redelivery at

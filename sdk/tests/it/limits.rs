@@ -11,7 +11,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use crate::axum_loopback::{read_response, run_alone_in_child, runtime, send, status_kib};
+use crate::axum_loopback::{read_response, runtime, send};
+#[cfg(target_os = "linux")]
+use crate::axum_loopback::{run_alone_in_child, status_kib};
 use crate::server::{Options, drain, start};
 use crate::support::Wire;
 
@@ -236,7 +238,9 @@ fn two_hundred_trickling_connections_do_not_stop_good_deliveries() {
 }
 
 /// The test below, run alone in a child process (this test binary, asked
-/// for that one test) so that no other test's memory is counted.
+/// for that one test) so that no other test's memory is counted. Linux
+/// only: memory is read from `/proc/self/status`.
+#[cfg(target_os = "linux")]
 #[test]
 fn a_1_gib_body_without_content_length_is_refused_with_bounded_memory() {
     const CHILD: &str = "ICR_WEBHOOKS_GIB_CHILD";
@@ -250,6 +254,7 @@ fn a_1_gib_body_without_content_length_is_refused_with_bounded_memory() {
     );
 }
 
+#[cfg(target_os = "linux")]
 fn refuse_1_gib_and_measure() {
     const TOTAL: u64 = 1024 * 1024 * 1024;
     const PIECE: usize = 256 * 1024;

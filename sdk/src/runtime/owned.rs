@@ -3,7 +3,7 @@
 
 use compact_str::CompactString;
 
-use crate::Text;
+use super::text::Text;
 
 /// Converts a payload that borrows its strings from the body (`T<Text<'a>>`)
 /// into the same payload owning them (`T`, whose string type is
