@@ -132,6 +132,12 @@ impl ReceiveError {
     }
 }
 
+impl From<crate::SignatureError> for ReceiveError {
+    fn from(_: crate::SignatureError) -> Self {
+        Self::MalformedSignature
+    }
+}
+
 impl From<crate::DeliveryIdError> for ReceiveError {
     fn from(_: crate::DeliveryIdError) -> Self {
         Self::MalformedDeliveryId

@@ -246,6 +246,6 @@ pub use receiver::{DEFAULT_MAX_BODY_SIZE, Receiver, ReceiverBuilder};
 pub use router::{BoxError, Outcome, Router};
 pub use runtime::IntoOwned;
 pub use runtime::Text;
-pub use secret::{Secret, Signature};
+pub use secret::{Secret, Signature, SignatureError};
 pub use serde_json;
 pub use types::Event;

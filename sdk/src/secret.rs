@@ -12,8 +12,6 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
-use crate::ReceiveError;
-
 type HmacSha256 = Hmac<Sha256>;
 
 /// The HMAC-SHA256 block size: keys are zero-padded (or hashed) to it.
@@ -168,6 +166,11 @@ impl Drop for Keyed {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Signature([u8; TAG]);
 
+/// An `X-ICR-Signature-256` value that is not `sha256=` and 64 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the signature header is not `sha256=` and 64 hex digits")]
+pub struct SignatureError;
+
 impl Signature {
     /// The 32 bytes of the HMAC.
     pub fn as_bytes(&self) -> &[u8; TAG] {
@@ -183,21 +186,22 @@ impl Signature {
     /// hex digits (in either case), with surrounding spaces and tabs ignored.
     ///
     /// # Errors
-    /// [`ReceiveError::MalformedSignature`] for anything else.
-    pub fn from_header(value: &[u8]) -> Result<Self, ReceiveError> {
+    /// [`SignatureError`] for anything else (a receiver answers it with
+    /// [`ReceiveError::MalformedSignature`](crate::ReceiveError::MalformedSignature)).
+    pub fn from_header(value: &[u8]) -> Result<Self, SignatureError> {
         let value = trim_ows(value);
         let Some((prefix, digits)) = value.split_at_checked(PREFIX.len()) else {
-            return Err(ReceiveError::MalformedSignature);
+            return Err(SignatureError);
         };
         if !prefix.eq_ignore_ascii_case(PREFIX) || digits.len() != TAG * 2 {
-            return Err(ReceiveError::MalformedSignature);
+            return Err(SignatureError);
         }
         // const-hex decodes both cases, with SIMD where the CPU has it. It
         // would also strip a `0x`, but the length is checked first, so
         // `sha256=0x` and 62 digits is refused.
         const_hex::decode_to_array(digits)
             .map(Self)
-            .map_err(|_| ReceiveError::MalformedSignature)
+            .map_err(|_| SignatureError)
     }
 }
 
@@ -293,17 +297,14 @@ mod tests {
             "sha256=0x757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
         ] {
             assert!(
-                matches!(
-                    Signature::from_header(bad.as_bytes()),
-                    Err(ReceiveError::MalformedSignature)
-                ),
+                matches!(Signature::from_header(bad.as_bytes()), Err(SignatureError)),
                 "{bad:?}"
             );
         }
         let non_ascii = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043eé";
         assert!(matches!(
             Signature::from_header(non_ascii.as_bytes()),
-            Err(ReceiveError::MalformedSignature)
+            Err(SignatureError)
         ));
     }
 
@@ -326,11 +327,7 @@ mod tests {
                         byte.to_ascii_lowercase()
                     );
                 } else {
-                    assert_eq!(
-                        got,
-                        Err(ReceiveError::MalformedSignature),
-                        "byte {byte:#04x} at {at}"
-                    );
+                    assert_eq!(got, Err(SignatureError), "byte {byte:#04x} at {at}");
                 }
             }
         }

@@ -1,5 +1,6 @@
-//! End-to-end tests across the crates: the schemas, the examples and the
-//! generated model, one binary with a module per concern.
+//! End-to-end tests across the crates: the schemas, the examples, the
+//! generated model and the layering of the modules, one binary with a module
+//! per concern.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,6 +9,7 @@
 )]
 
 mod large;
+mod layering;
 mod model;
 mod schema;
 mod snapshots;

@@ -21,6 +21,10 @@ mod event_actions;
 #[path = "../../codegen/tests/snapshots/fields/expected/mod.rs"]
 mod fields;
 
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use icr_webhooks_tests::root;
 use serde_json::json;
 
 #[test]
@@ -70,7 +74,45 @@ fn event_actions_snapshot_behaves() {
         Event::from_slice("ping", br#"{"zen":"z"}"#).unwrap(),
         Event::Ping(_)
     ));
-    assert_eq!(event_actions::CATALOGUE.len(), 2);
+    // One entry per event file of the case, in name order.
+    let mut events: Vec<String> = std::fs::read_dir(case("event_actions").join("schema/events"))
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            path.file_stem().unwrap().to_string_lossy().into_owned()
+        })
+        .collect();
+    events.sort();
+    let catalogue: Vec<&str> = event_actions::CATALOGUE
+        .iter()
+        .map(|spec| spec.name)
+        .collect();
+    assert_eq!(catalogue, events);
+}
+
+/// The folder of the snapshot case `name`.
+fn case(name: &str) -> PathBuf {
+    root().join("codegen/tests/snapshots").join(name)
+}
+
+/// Each case folder of `codegen/tests/snapshots/` is built as a module
+/// above, so that a new case cannot go uncompiled.
+#[test]
+fn every_snapshot_case_is_compiled_here() {
+    let source = std::fs::read_to_string(root().join("tests/it/snapshots.rs")).unwrap();
+    let compiled: BTreeSet<String> = source
+        .lines()
+        .filter_map(|line| line.strip_prefix("#[path = \"../../codegen/tests/snapshots/"))
+        .filter_map(|rest| rest.strip_suffix("/expected/mod.rs\"]"))
+        .map(str::to_owned)
+        .collect();
+    let cases: BTreeSet<String> = std::fs::read_dir(case(""))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(compiled, cases, "add a `#[path]` module for each case");
 }
 
 #[test]

@@ -5,6 +5,8 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use icr_webhooks_harness::sender::Fault;
+
 const BIN: &str = env!("CARGO_BIN_EXE_icr-webhooks");
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/examples");
 const CONTRACT_SECRET: &str = "whsec_Q7mN4rT8p3Xv2kLs9dE1";
@@ -27,6 +29,14 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// How many event/action pairs the catalogue has, `ping` one of them.
+fn pairs() -> usize {
+    icr_webhooks::types::CATALOGUE
+        .iter()
+        .map(|spec| spec.keys().len())
+        .sum()
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
@@ -47,7 +57,7 @@ fn events_lists_every_key_sorted() {
     let output = run(&["events"], None);
     check_exit(&output, 0);
     let lines: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
-    assert_eq!(lines.len(), 35);
+    assert_eq!(lines.len(), pairs());
     let mut sorted = lines.clone();
     sorted.sort();
     assert_eq!(lines, sorted);
@@ -194,8 +204,11 @@ fn listen_and_send_talk_to_each_other() {
         None,
     );
     check_exit(&sent, 0);
+    let n = pairs();
     assert!(
-        stdout(&sent).contains("deliveries 35  attempts 35  delivered (2xx) 35"),
+        stdout(&sent).contains(&format!(
+            "deliveries {n}  attempts {n}  delivered (2xx) {n}"
+        )),
         "{}",
         stdout(&sent)
     );
@@ -218,7 +231,7 @@ fn listen_and_send_talk_to_each_other() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 35);
+    assert_eq!(lines.len(), n);
     for line in &lines {
         let keys: Vec<&String> = line.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["action", "delivery", "event"]);
@@ -231,7 +244,12 @@ fn demo_passes() {
     let output = run(&["demo"], None);
     check_exit(&output, 0);
     let text = stdout(&output);
-    assert!(text.contains("79/79 as expected"), "{text}");
+    // Every pair in both content types, and one delivery per fault.
+    let rows = 2 * pairs() + Fault::ALL.len();
+    assert!(
+        text.contains(&format!("{rows}/{rows} as expected")),
+        "{text}"
+    );
     assert!(!text.contains("FAIL"), "{text}");
 }
 

@@ -34,7 +34,11 @@ async fn every_event_action_in_both_content_types_is_accepted_as_typed() {
             sent.push(sample(&key, 3).with_content_type(carried));
         }
     }
-    assert_eq!(sent.len(), 70);
+    let pairs: usize = icr_webhooks::types::CATALOGUE
+        .iter()
+        .map(|spec| spec.keys().len())
+        .sum();
+    assert_eq!(sent.len(), 2 * pairs);
     let attempts = sender.send_all(sent.clone(), 8, 0, |_| {}).await;
     assert!(
         attempts.iter().all(|a| a.status == Some(200)),

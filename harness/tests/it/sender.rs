@@ -198,28 +198,32 @@ async fn redelivery_keeps_guid_and_body_and_signs_with_the_current_secret() {
 
 #[tokio::test]
 async fn send_all_redelivers_failed_ones_up_to_the_limit() {
+    // Five deliveries, each redelivered up to twice, to a server whose first
+    // three answers are 500: one attempt more per failure.
+    const SENT: usize = 5;
+    const FAILED: usize = 3;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(3)
+        .up_to_n_times(FAILED as u64)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;
-    let deliveries: Vec<Outgoing> = (0..5)
+    let deliveries: Vec<Outgoing> = (0..SENT)
         .map(|_| Outgoing::new("ping", PING.to_vec()))
         .collect();
     let attempts = sender(format!("{}/hook", server.uri()))
         .send_all(deliveries, 1, 2, |_| {})
         .await;
     let summary = icr_webhooks_harness::sender::Summary::of(&attempts);
-    assert_eq!(summary.deliveries, 5);
-    assert_eq!(summary.delivered, 5);
-    assert_eq!(summary.attempts, 8);
-    assert_eq!(summary.redeliveries, 3);
-    assert_eq!(summary.statuses.get(&500), Some(&3));
+    assert_eq!(summary.deliveries, SENT);
+    assert_eq!(summary.delivered, SENT);
+    assert_eq!(summary.attempts, SENT + FAILED);
+    assert_eq!(summary.redeliveries, FAILED);
+    assert_eq!(summary.statuses.get(&500), Some(&FAILED));
     assert!(summary.all_delivered());
 }
 
@@ -334,48 +338,52 @@ async fn app_recording_ports(close: bool) -> (String, std::sync::Arc<std::sync::
 
 #[tokio::test]
 async fn deliveries_in_turn_share_one_keep_alive_connection() {
+    const SENT: usize = 20;
     let (url, ports) = app_recording_ports(false).await;
     let sender = sender(url);
-    for _ in 0..20 {
+    for _ in 0..SENT {
         let attempt = sender.send(&Outgoing::new("ping", PING.to_vec())).await;
         assert_eq!((attempt.status, attempt.failure), (Some(200), None));
     }
     let ports = ports.lock().unwrap().clone();
-    assert_eq!(ports.len(), 20);
+    assert_eq!(ports.len(), SENT);
     assert!(ports.iter().all(|port| *port == ports[0]), "{ports:?}");
 }
 
 #[tokio::test]
 async fn a_connection_the_app_closed_is_replaced_without_a_failed_attempt() {
+    const SENT: usize = 20;
     let (url, ports) = app_recording_ports(true).await;
     let sender = sender(url);
-    for _ in 0..20 {
+    for _ in 0..SENT {
         let attempt = sender.send(&Outgoing::new("ping", PING.to_vec())).await;
         assert_eq!((attempt.status, attempt.failure), (Some(200), None));
     }
     let mut ports = ports.lock().unwrap().clone();
-    assert_eq!(ports.len(), 20);
+    assert_eq!(ports.len(), SENT);
     ports.sort_unstable();
     ports.dedup();
-    assert_eq!(ports.len(), 20, "one connection per delivery");
+    assert_eq!(ports.len(), SENT, "one connection per delivery");
 }
 
 #[tokio::test]
 async fn send_all_keeps_at_most_one_connection_per_worker() {
     let (url, ports) = app_recording_ports(false).await;
-    let deliveries: Vec<Outgoing> = (0..200)
+    const SENT: usize = 200;
+    const WORKERS: usize = 8;
+    let deliveries: Vec<Outgoing> = (0..SENT)
         .map(|_| Outgoing::new("ping", PING.to_vec()))
         .collect();
-    let attempts = sender(url).send_all(deliveries, 8, 0, |_| {}).await;
+    let attempts = sender(url).send_all(deliveries, WORKERS, 0, |_| {}).await;
     assert_eq!(
         attempts.iter().filter(|a| a.status == Some(200)).count(),
-        200
+        SENT
     );
     let mut ports = ports.lock().unwrap().clone();
     ports.sort_unstable();
     ports.dedup();
     assert!(
-        (1..=8).contains(&ports.len()),
+        (1..=WORKERS).contains(&ports.len()),
         "{} connections",
         ports.len()
     );

@@ -10,11 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use icr_webhooks::types::{CATALOGUE, SCHEMA_JSON};
-use icr_webhooks::{Event, Receiver, Secret};
+use icr_webhooks::{ContentType, Event, EventKey, Receiver, Secret};
 use icr_webhooks_harness::sender::SenderConfig;
 use icr_webhooks_harness::strategy::{Evolution, EvolutionKind, SchemaStrategies, StrategyError};
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest::{prop_assert, prop_assert_eq};
 use serde_json::{Value, json};
 
 /// Payloads checked per event and action.
@@ -57,7 +58,7 @@ fn samples<T: std::fmt::Debug>(strategy: &BoxedStrategy<T>, n: usize) -> Vec<T> 
 }
 
 fn key(event: &str, action: Option<&str>) -> String {
-    action.map_or_else(|| event.to_owned(), |a| format!("{event}.{a}"))
+    EventKey::new(event, action).to_string()
 }
 
 /// A draft-07 validator (formats checked) for `document` with a top-level
@@ -128,14 +129,16 @@ fn run<T: std::fmt::Debug>(
 
 #[test]
 fn the_schema_describes_the_catalogue() {
-    let pairs: Vec<String> = strategies()
+    let pairs: Vec<EventKey> = strategies()
         .pairs()
         .into_iter()
-        .map(|(event, action)| key(event, action))
+        .map(|(event, action)| EventKey::new(event, action))
         .collect();
-    let catalogue: Vec<String> = CATALOGUE.iter().flat_map(|spec| spec.keys()).collect();
+    let catalogue: Vec<EventKey> = CATALOGUE.iter().flat_map(|spec| spec.keys()).collect();
     assert_eq!(pairs, catalogue);
-    assert_eq!(pairs.len(), 35);
+    // One per action, one for an event without actions (`ping`).
+    let expected: usize = CATALOGUE.iter().map(|spec| spec.actions.len().max(1)).sum();
+    assert_eq!(pairs.len(), expected);
 }
 
 /// Checks `CASES_PER_PAIR` payloads of one event and action: valid against
@@ -186,7 +189,11 @@ fn any_payload_covers_every_event_and_action() {
         );
         seen.insert(key(&event, action.as_deref()));
     }
-    let all: BTreeSet<String> = CATALOGUE.iter().flat_map(|spec| spec.keys()).collect();
+    let all: BTreeSet<String> = CATALOGUE
+        .iter()
+        .flat_map(|spec| spec.keys())
+        .map(|key| key.to_string())
+        .collect();
     assert_eq!(seen, all);
 }
 
@@ -215,7 +222,13 @@ fn signed_deliveries_are_received_as_their_exact_variant() {
         seen.borrow_mut().insert(delivery.content_type.media_type());
         Ok(())
     });
-    assert_eq!(seen.into_inner().len(), 2);
+    assert_eq!(
+        seen.into_inner(),
+        BTreeSet::from([
+            ContentType::Json.media_type(),
+            ContentType::Form.media_type()
+        ])
+    );
 }
 
 #[test]
@@ -379,6 +392,7 @@ fn evolved_events_are_kept_as_unknown() {
 
 #[test]
 fn a_schema_change_needs_no_code_change() {
+    let bundled = strategies().pairs().len();
     let mut document = bundled_document();
     document["definitions"]["User"]["properties"]["type"]["enum"]
         .as_array_mut()
@@ -394,7 +408,11 @@ fn a_schema_change_needs_no_code_change() {
         "required": ["action", "dispute", "sender"]
     }]});
     let strategies = SchemaStrategies::from_document(document.clone()).unwrap();
-    assert_eq!(strategies.pairs().len(), 36);
+    assert_eq!(
+        strategies.pairs().len(),
+        bundled + 1,
+        "one new event/action pair"
+    );
     let strategy = strategies
         .payload("credit_dispute", Some("opened"))
         .unwrap();
@@ -559,7 +577,10 @@ fn optional_properties_come_and_go_and_maps_get_identifier_keys() {
             });
         }
     }
-    assert_eq!(kinds.len(), 6, "{kinds:?}");
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["array", "bool", "null", "number", "object", "string"])
+    );
 }
 
 #[test]
@@ -805,4 +826,82 @@ fn strategies_and_errors_cross_threads() {
     fn check<T: Send + Sync + 'static>() {}
     check::<SchemaStrategies>();
     check::<StrategyError>();
+}
+
+/// Optional is not nullable: a valid payload with one optional,
+/// non-nullable property set to `null` is refused by both parses, at that
+/// property's path, as a `null` of the wrong type.
+#[test]
+fn nulled_optional_properties_are_refused_at_their_path() {
+    let strategy = strategies().nulled_optional();
+    let seen = RefCell::new(BTreeSet::new());
+    run(400, &strategy, "nulled optional", |nulled| {
+        let json = serde_json::to_vec(&nulled.payload).unwrap();
+        let owned = Event::from_slice(&nulled.event, &json);
+        let borrowed = Event::from_slice_borrowed(&nulled.event, &json).map(Event::into_owned);
+        prop_assert_eq!(&borrowed, &owned, "the borrowed parse differs");
+        let Err(icr_webhooks::ParseError::Shape {
+            event,
+            action,
+            path,
+            reason,
+        }) = owned
+        else {
+            return Err(TestCaseError::fail(format!(
+                "{} accepted: {owned:?}",
+                nulled.field.path
+            )));
+        };
+        prop_assert_eq!(
+            (event, action),
+            (nulled.event.clone(), nulled.action.clone())
+        );
+        prop_assert_eq!(&path, &nulled.field.path);
+        prop_assert!(
+            reason.starts_with("invalid type: null, expected "),
+            "{}",
+            reason
+        );
+        seen.borrow_mut().insert(path);
+        Ok(())
+    });
+    // Every such property of the contract is reached: `ping.sender` and each
+    // permission of an installation.
+    let seen = seen.into_inner();
+    for path in [
+        "sender",
+        "installation.permissions.members",
+        "installation.permissions.transfers",
+    ] {
+        assert!(seen.contains(path), "{path} never nulled: {seen:?}");
+    }
+}
+
+/// The oracle on valid payloads: the optional properties it lists are
+/// present and not `null`, and leaving each out still parses.
+#[test]
+fn optional_fields_of_valid_payloads_may_be_left_out() {
+    run(
+        200,
+        &strategies().any_payload(),
+        "optional fields",
+        |(event, action, payload)| {
+            let fields = strategies()
+                .optional_fields(&event, action.as_deref(), &payload)
+                .unwrap();
+            for field in fields {
+                let value = payload.pointer(&field.pointer);
+                prop_assert!(value.is_some_and(|v| !v.is_null()), "{}", field.pointer);
+                let mut without = payload.clone();
+                let (parent, key) = field.pointer.rsplit_once('/').unwrap();
+                without
+                    .pointer_mut(parent)
+                    .and_then(Value::as_object_mut)
+                    .unwrap()
+                    .remove(key);
+                parse(&event, &without)?;
+            }
+            Ok(())
+        },
+    );
 }
