@@ -76,16 +76,12 @@ pub enum ReceiveError {
     },
     /// The payload of a known event and action does not fit its type: a
     /// required field is missing, a value has the wrong type, … (400).
-    #[error("{event}{} payload does not fit its type at `{path}`", action.as_deref().map(|action| format!(".{action}")).unwrap_or_default())]
+    /// The event, action and JSON path are the source's
+    /// ([`ParseError::event`], [`ParseError::action`], [`ParseError::path`]).
+    #[error("{}", source.place())]
     UnexpectedShape {
-        /// The event name.
-        event: String,
-        /// The action, when the event has one.
-        action: Option<String>,
-        /// The JSON path of the first problem (`transfer.blocks[0].quantity`),
-        /// `.` for the top level.
-        path: String,
-        /// The parse error, with serde's reason.
+        /// The parse error ([`ParseError::Shape`]): event, action, path and
+        /// serde's reason.
         #[source]
         source: Box<ParseError>,
     },
@@ -147,15 +143,7 @@ impl From<crate::DeliveryIdError> for ReceiveError {
 impl From<ParseError> for ReceiveError {
     fn from(error: ParseError) -> Self {
         match error {
-            ParseError::Shape {
-                ref event,
-                ref action,
-                ref path,
-                ..
-            } => Self::UnexpectedShape {
-                event: event.clone(),
-                action: action.clone(),
-                path: path.clone(),
+            ParseError::Shape { .. } => Self::UnexpectedShape {
                 source: Box::new(error),
             },
             other => Self::MalformedJson {
@@ -295,9 +283,6 @@ mod tests {
         assert_eq!(
             error,
             ReceiveError::UnexpectedShape {
-                event: "credit_transfer".into(),
-                action: Some("completed".into()),
-                path: "transfer.quantity".into(),
                 source: Box::new(shape),
             }
         );

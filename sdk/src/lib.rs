@@ -225,7 +225,6 @@ pub use axum_extract::{
 pub use bytes;
 pub use catalogue::{EventPayload, EventSpec, event_spec};
 pub use chrono;
-pub use compact_str;
 /// The string type of the generated payload fields: a `String` that keeps up
 /// to 24 bytes inline, so most identifiers, codes and serial numbers in a
 /// payload cost no allocation. It derefs to `str`, compares with `&str` and

@@ -61,6 +61,45 @@ impl ParseError {
             _ => None,
         }
     }
+
+    /// The event of a [`ParseError::Shape`] error.
+    pub fn event(&self) -> Option<&str> {
+        match self {
+            Self::Shape { event, .. } => Some(event),
+            _ => None,
+        }
+    }
+
+    /// The action of a [`ParseError::Shape`] error, when the event has one
+    /// and it is known.
+    pub fn action(&self) -> Option<&str> {
+        match self {
+            Self::Shape { action, .. } => action.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// `event.action` (or `event`) and the path, for messages that name
+    /// where a shape error is without its reason.
+    pub(crate) fn place(&self) -> impl fmt::Display + '_ {
+        Place(self)
+    }
+}
+
+struct Place<'a>(&'a ParseError);
+
+impl fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let target = Target {
+            event: self.0.event().unwrap_or_default(),
+            action: self.0.action(),
+        };
+        write!(
+            f,
+            "{target} payload does not fit its type at `{}`",
+            self.0.path().unwrap_or(".")
+        )
+    }
 }
 
 #[cfg(test)]

@@ -606,10 +606,9 @@ fn body() {
                 |error| {
                     matches!(
                         error,
-                        ReceiveError::UnexpectedShape { event, action, path, source }
-                            if event == "credit_transfer"
-                                && action.as_deref() == Some("completed")
-                                && path == "transfer.quantity"
+                        ReceiveError::UnexpectedShape { source }
+                            if source.event() == Some("credit_transfer")
+                                && source.action() == Some("completed")
                                 && source.path() == Some("transfer.quantity")
                     )
                 },
@@ -623,8 +622,10 @@ fn body() {
                 |error| {
                     matches!(
                         error,
-                        ReceiveError::UnexpectedShape { event, action: None, path, .. }
-                            if event == "ping" && path == "."
+                        ReceiveError::UnexpectedShape { source }
+                            if source.event() == Some("ping")
+                                && source.action().is_none()
+                                && source.path() == Some(".")
                     )
                 },
                 400,
@@ -634,7 +635,7 @@ fn body() {
             "a known event without its action",
             Wire::json("inventory", br#"{"sender": {}}"#.to_vec()),
             Expect::RefusedWith(
-                |error| matches!(error, ReceiveError::UnexpectedShape { event, .. } if event == "inventory"),
+                |error| matches!(error, ReceiveError::UnexpectedShape { source } if source.event() == Some("inventory")),
                 400,
             ),
         ),
@@ -889,21 +890,14 @@ fn optional_fields_refuse_null() {
     ) {
         let wire = Wire::json(event, serde_json::to_vec(&body).unwrap());
         let error = wire.receive(receiver).unwrap_err();
-        let ReceiveError::UnexpectedShape {
-            event: got_event,
-            action,
-            path: got_path,
-            source,
-        } = &error
-        else {
+        let ReceiveError::UnexpectedShape { source } = &error else {
             panic!("{path}: refused with {error:?}");
         };
-        assert_eq!((got_event.as_str(), got_path.as_str()), (event, path));
         assert_eq!(
             **source,
             icr_webhooks::ParseError::Shape {
                 event: event.to_owned(),
-                action: action.clone(),
+                action: source.action().map(str::to_owned),
                 path: path.to_owned(),
                 reason: reason.to_owned(),
             }

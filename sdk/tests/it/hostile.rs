@@ -79,9 +79,6 @@ fn malformed(line: usize, column: usize, reason: &str) -> ReceiveError {
 
 fn shape(event: &str, action: Option<&str>, path: &str, reason: &str) -> ReceiveError {
     ReceiveError::UnexpectedShape {
-        event: event.to_owned(),
-        action: action.map(str::to_owned),
-        path: path.to_owned(),
         source: Box::new(ParseError::Shape {
             event: event.to_owned(),
             action: action.map(str::to_owned),
