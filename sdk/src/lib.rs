@@ -192,6 +192,8 @@ extern crate self as icr_webhooks;
 
 #[cfg(feature = "axum")]
 mod axum_extract;
+#[cfg(feature = "axum")]
+mod axum_state;
 mod catalogue;
 pub mod contract;
 mod delivery;
@@ -222,6 +224,9 @@ pub use axum_extract::{
     BodyTimeout, DEFAULT_BODY_TIMEOUT, DeliveryRejection, Enqueued, InboxRejection, Once,
     OnceRejection,
 };
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use axum_state::WebhookState;
 pub use bytes;
 pub use catalogue::{EventPayload, EventSpec, event_spec};
 pub use chrono;

@@ -325,3 +325,31 @@ fn claim_waiting_returns_when_the_claim_in_progress_settles() {
         drop(claim);
     });
 }
+
+/// `WebhookState` is the whole state `Delivery` and `Once` need: a router
+/// on it processes a delivery once and acknowledges the repeat.
+#[test]
+fn webhook_state_serves_the_once_extractor() {
+    use axum::{Router, routing::post};
+    use icr_webhooks::{Once, WebhookState};
+
+    async fn webhook(Once(_delivery, claim): Once) -> &'static str {
+        claim.complete().await.unwrap();
+        "done"
+    }
+
+    runtime().block_on(async {
+        let receiver = crate::support::receiver();
+        let state = WebhookState::new(receiver, ExactlyOnce::new(MemoryStore::new()));
+        let router: Router = Router::new()
+            .route("/webhook", post(webhook))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        let wire = Wire::ping();
+        assert_eq!(send(addr, &wire).await, answer(200, "done"));
+        assert_eq!(send(addr, &wire).await, answer(ALREADY.0, ALREADY.1));
+        server.abort();
+    });
+}
