@@ -1,13 +1,23 @@
 //! Evolved payloads: valid payloads changed the ways the contract lets ICR
 //! change them without notice (section 2, "Evolution"), each change recorded
-//! as an [`Evolution`] that says where the unknown part is.
+//! as an [`Evolution`] that says where the unknown part is; and the
+//! strategies of [`SchemaStrategies`] that draw them, unknown events and
+//! actions included.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use proptest::prelude::*;
 use proptest::sample::Index;
+use proptest::strategy::BoxedStrategy;
 use serde_json::Value;
 
 use super::node::{Node, Typed, escape};
+use super::values::{self, Gen};
+use super::{Payload, SchemaStrategies, StrategyError};
+
+/// Changes drawn per evolved payload, at most.
+const MAX_EVOLUTIONS: usize = 4;
 
 /// A kind of change [`SchemaStrategies::evolved_payload_with`] may make to a
 /// payload of a known event and action.
@@ -283,6 +293,142 @@ fn replace_value(
     *slot = Value::String(value.clone());
     replaced.insert(site.pointer.clone());
     Some((site.pointer.clone(), value))
+}
+
+impl SchemaStrategies {
+    /// Valid payloads of `event` and `action` with one to four changes of
+    /// any [`EvolutionKind`].
+    ///
+    /// # Errors
+    /// As [`SchemaStrategies::payload`].
+    pub fn evolved_payload(
+        &self,
+        event: &str,
+        action: Option<&str>,
+    ) -> Result<BoxedStrategy<Evolved>, StrategyError> {
+        self.evolved_payload_with(event, action, EvolutionKind::ALL)
+    }
+
+    /// Valid payloads of `event` and `action` with one to four changes of
+    /// the `kinds` given. A change goes to a place drawn among those the
+    /// payload has for its kind (objects described by their properties,
+    /// string enums, tagged unions); when there is none it takes the next
+    /// kind, so [`Evolved::evolutions`] may be shorter than drawn, or empty.
+    /// Two changes never replace the same value.
+    ///
+    /// # Errors
+    /// As [`SchemaStrategies::payload`].
+    pub fn evolved_payload_with(
+        &self,
+        event: &str,
+        action: Option<&str>,
+        kinds: &[EvolutionKind],
+    ) -> Result<BoxedStrategy<Evolved>, StrategyError> {
+        let payload = self.find(event, action)?;
+        let node = Arc::clone(&payload.node);
+        let kinds = kinds.to_vec();
+        let event = event.to_owned();
+        let action = action.map(str::to_owned);
+        let draws = prop::collection::vec(draw(), 1..=MAX_EVOLUTIONS);
+        Ok((payload.strategy.clone(), draws)
+            .prop_map(move |(original, draws)| {
+                let mut evolved = original.clone();
+                let evolutions = evolve(&node, &mut evolved, draws, &kinds);
+                Evolved {
+                    event: event.clone(),
+                    action: action.clone(),
+                    original,
+                    payload: evolved,
+                    evolutions,
+                }
+            })
+            .boxed())
+    }
+
+    /// Payloads of events or actions the schema does not have: a valid
+    /// payload of a known event delivered under an unknown event name
+    /// ([`Evolution::UnknownEvent`]), or a valid payload of a known event
+    /// whose `action` is replaced by one the event does not have
+    /// ([`Evolution::UnknownAction`]). The evolution is the first in
+    /// [`Evolved::evolutions`]; up to three unknown fields may follow.
+    pub fn evolved_event(&self) -> BoxedStrategy<Evolved> {
+        let known_events: Arc<Vec<String>> = Arc::new(self.inner.events.keys().cloned().collect());
+        let unknown_event = (self.any_payload_gen(), values::identifier())
+            .prop_map(move |((_, action, payload), name)| {
+                let event = fresh(name, |n| known_events.iter().any(|e| e == n));
+                Evolved {
+                    evolutions: vec![Evolution::UnknownEvent {
+                        event: event.clone(),
+                    }],
+                    event,
+                    action,
+                    original: payload.clone(),
+                    payload,
+                }
+            })
+            .sboxed();
+        let with_actions: Vec<Gen<Evolved>> = self
+            .inner
+            .events
+            .iter()
+            .flat_map(|(event, payloads)| {
+                let known: Arc<Vec<String>> =
+                    Arc::new(payloads.iter().filter_map(|p| p.action.clone()).collect());
+                payloads
+                    .iter()
+                    .filter(|p| p.action.is_some())
+                    .map(move |payload| unknown_action(event.clone(), Arc::clone(&known), payload))
+            })
+            .collect();
+        if with_actions.is_empty() {
+            return unknown_event.boxed();
+        }
+        let unknown_action = values::weighted(with_actions.into_iter().map(|s| (1, s)).collect());
+        values::weighted(vec![(1, unknown_event), (1, unknown_action)]).boxed()
+    }
+}
+
+/// One drawn change: kind, place, name, value of a new field.
+fn draw() -> impl Strategy<Value = Draw> {
+    (
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        values::identifier(),
+        values::any_json(),
+    )
+}
+
+/// Payloads of a known event whose `action` is replaced by an unknown one,
+/// with up to three unknown fields besides.
+fn unknown_action(event: String, known: Arc<Vec<String>>, payload: &Payload) -> Gen<Evolved> {
+    let node = Arc::clone(&payload.node);
+    let fields = prop::collection::vec(draw(), 0..MAX_EVOLUTIONS);
+    (payload.strategy.clone(), values::identifier(), fields)
+        .prop_map(move |(original, name, draws)| {
+            let action = fresh(name, |n| known.iter().any(|a| a == n));
+            let mut payload = original.clone();
+            let mut evolutions = vec![Evolution::UnknownAction {
+                event: event.clone(),
+                action: action.clone(),
+            }];
+            evolutions.extend(evolve(
+                &node,
+                &mut payload,
+                draws,
+                &[EvolutionKind::UnknownField],
+            ));
+            if let Some(object) = payload.as_object_mut() {
+                object.insert("action".to_owned(), Value::String(action.clone()));
+            }
+            Evolved {
+                event: event.clone(),
+                action: Some(action),
+                original,
+                payload,
+                evolutions,
+            }
+        })
+        .sboxed()
 }
 
 #[cfg(test)]

@@ -7,9 +7,15 @@
 //! (valid payloads with one of them set to `null`, which the SDK must
 //! refuse with that path).
 
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use proptest::strategy::BoxedStrategy;
 use serde_json::Value;
 
 use super::node::{Node, Typed, escape};
+use super::values::{self, Gen};
+use super::{SchemaStrategies, StrategyError};
 
 /// An optional property present in a payload whose schema does not admit
 /// `null`.
@@ -114,5 +120,82 @@ pub(crate) fn collect(
             }
             _ => {}
         },
+    }
+}
+
+impl SchemaStrategies {
+    /// The optional properties `payload` (of `event` and `action`) holds
+    /// whose schema does not admit `null`, in document order: where a
+    /// `null` must be refused (contract sections 4 and 8) though leaving
+    /// the property out is fine.
+    ///
+    /// # Errors
+    /// As [`SchemaStrategies::payload`].
+    pub fn optional_fields(
+        &self,
+        event: &str,
+        action: Option<&str>,
+        payload: &Value,
+    ) -> Result<Vec<OptionalField>, StrategyError> {
+        let node = &self.find(event, action)?.node;
+        let mut out = Vec::new();
+        let top = OptionalField {
+            pointer: String::new(),
+            path: String::new(),
+        };
+        collect(node, payload, &top, &mut out);
+        Ok(out)
+    }
+
+    /// Valid payloads, of the events and actions whose schema has an
+    /// optional property that is not nullable, with one such property
+    /// (drawn among those the payload holds) set to `null`. Payloads that
+    /// hold none are skipped (every case, for a schema without such a
+    /// property).
+    pub fn nulled_optional(&self) -> BoxedStrategy<NulledOptional> {
+        let options: Vec<(u32, Gen<NulledOptional>)> = self
+            .inner
+            .events
+            .iter()
+            .flat_map(|(event, payloads)| {
+                payloads
+                    .iter()
+                    .filter(|payload| has_optional(&payload.node))
+                    .map(move |payload| {
+                        let event = event.clone();
+                        let action = payload.action.clone();
+                        let node = Arc::clone(&payload.node);
+                        let nulled = (payload.strategy.clone(), any::<prop::sample::Index>())
+                            .prop_filter_map("holds no optional property", move |(value, pick)| {
+                                let mut fields = Vec::new();
+                                let top = OptionalField {
+                                    pointer: String::new(),
+                                    path: String::new(),
+                                };
+                                collect(&node, &value, &top, &mut fields);
+                                if fields.is_empty() {
+                                    return None;
+                                }
+                                let field = fields.swap_remove(pick.index(fields.len()));
+                                let mut payload = value;
+                                *payload.pointer_mut(&field.pointer)? = Value::Null;
+                                Some(NulledOptional {
+                                    event: event.clone(),
+                                    action: action.clone(),
+                                    payload,
+                                    field,
+                                })
+                            })
+                            .sboxed();
+                        (1, nulled)
+                    })
+            })
+            .collect();
+        if options.is_empty() {
+            return Just(())
+                .prop_filter_map("the schema has no optional property", |()| None)
+                .boxed();
+        }
+        values::weighted(options).boxed()
     }
 }
