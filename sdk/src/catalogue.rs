@@ -16,8 +16,9 @@ pub struct EventSpec {
 }
 
 impl EventSpec {
-    /// A catalogue entry (used by the generated code).
-    pub const fn new(
+    /// A catalogue entry (the generated code makes them through
+    /// `__private::event_spec`).
+    pub(crate) const fn new(
         name: &'static str,
         actions: &'static [&'static str],
         description: &'static str,

@@ -57,7 +57,7 @@ pub(super) fn event_enum(model: &Model, text: &TextTypes) -> (TokenStream, Strin
                 quote! { Self::#ident(inner) => ::serde::Serialize::serialize(inner, serializer), },
             );
             specs.push(
-                quote! { ::icr_webhooks::EventSpec::new(#wire, &[#(#actions),*], #description), },
+                quote! { ::icr_webhooks::__private::event_spec(#wire, &[#(#actions),*], #description), },
             );
             payload_impls.push_str(&format!(
                 "::icr_webhooks::__private::event_payload!(whole Event::{ident}({payload}), {wire:?});\n"
@@ -77,7 +77,7 @@ pub(super) fn event_enum(model: &Model, text: &TextTypes) -> (TokenStream, Strin
             action_arms.push(quote! { Self::#ident(_) => None, });
             known_arms.push(quote! { Self::#ident(_) => true, });
             serialize_arms.push(quote! { Self::#ident(inner) => ::serde::Serialize::serialize(&**inner, serializer), });
-            specs.push(quote! { ::icr_webhooks::EventSpec::new(#wire, &[], #description), });
+            specs.push(quote! { ::icr_webhooks::__private::event_spec(#wire, &[], #description), });
             payload_impls.push_str(&format!(
                 "::icr_webhooks::__private::event_payload!(boxed Event::{ident}({payload}), {wire:?});\n"
             ));

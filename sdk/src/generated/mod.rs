@@ -17,57 +17,57 @@ pub use self::unions::*;
 pub const SCHEMA_JSON: &str = include_str!("schema.json");
 /// Every event this version knows, sorted by name, with its actions.
 pub const CATALOGUE: &[::icr_webhooks::EventSpec] = &[
-    ::icr_webhooks::EventSpec::new(
+    ::icr_webhooks::__private::event_spec(
         "credit_issuance",
         &["issued", "revoked"],
         "Activity on an issuance of credits.",
     ),
-    ::icr_webhooks::EventSpec::new(
+    ::icr_webhooks::__private::event_spec(
         "credit_retirement",
         &["requested", "completed", "rejected"],
         "Activity on a retirement of credits.",
     ),
-    ::icr_webhooks::EventSpec::new(
+    ::icr_webhooks::__private::event_spec(
         "credit_transfer",
         &["created", "completed", "rejected", "cancelled", "reversed"],
         "Activity on a transfer of credits out of an inventory. `inventory` is the source inventory.",
     ),
-    ::icr_webhooks::EventSpec::new(
+    ::icr_webhooks::__private::event_spec(
         "icr_app_authorization",
         &["revoked"],
         "A user's authorization of the ICR App changed. Delivered to every app whatever it subscribes to.",
     ),
-    ::icr_webhooks::EventSpec::new(
+    ::icr_webhooks::__private::event_spec(
         "installation",
         &["created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"],
         "Activity on an installation of the ICR App: created, deleted, suspended, unsuspended or given new permissions. Delivered to every app whatever it subscribes to.",
     ),
-    ::icr_webhooks::EventSpec::new(
+    ::icr_webhooks::__private::event_spec(
         "installation_inventories",
         &["added", "removed"],
         "The set of inventories an installation may see changed. Delivered to every app whatever it subscribes to.",
     ),
-    ::icr_webhooks::EventSpec::new(
+    ::icr_webhooks::__private::event_spec(
         "inventory",
         &["created", "renamed", "archived", "unarchived", "deleted"],
         "Activity on an inventory: created, renamed, archived, unarchived or deleted.",
     ),
-    ::icr_webhooks::EventSpec::new(
+    ::icr_webhooks::__private::event_spec(
         "meta",
         &["deleted"],
         "Activity on the webhook itself. Delivered to every app whatever it subscribes to.",
     ),
-    ::icr_webhooks::EventSpec::new(
+    ::icr_webhooks::__private::event_spec(
         "organization",
         &["member_added", "member_removed", "member_invited", "renamed", "deleted"],
         "Activity on an organization and its members.",
     ),
-    ::icr_webhooks::EventSpec::new(
+    ::icr_webhooks::__private::event_spec(
         "ping",
         &[],
         "Sent once when the webhook is created or its URL changes, to check that the receiver answers. It has no action.",
     ),
-    ::icr_webhooks::EventSpec::new(
+    ::icr_webhooks::__private::event_spec(
         "project",
         &["registered", "updated", "suspended", "reinstated", "completed"],
         "Activity on a project. `organization` is the project's developer.",

@@ -17,12 +17,12 @@ pub use self::unions::*;
 pub const SCHEMA_JSON: &str = include_str!("schema.json");
 /// Every event this version knows, sorted by name, with its actions.
 pub const CATALOGUE: &[::icr_webhooks::EventSpec] = &[
-    ::icr_webhooks::EventSpec::new(
+    ::icr_webhooks::__private::event_spec(
         "door",
         &["opened", "closed"],
         "A door opened or closed.",
     ),
-    ::icr_webhooks::EventSpec::new("ping", &[], "Sent when the hook is created."),
+    ::icr_webhooks::__private::event_spec("ping", &[], "Sent when the hook is created."),
 ];
 /// One webhook payload, typed by its `X-ICR-Event` name and, for
 /// events with actions, by its `action`.
