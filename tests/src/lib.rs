@@ -32,7 +32,8 @@ pub struct Example {
 /// Every example, sorted by file name.
 ///
 /// # Errors
-/// When the folder or a file cannot be read.
+/// When the folder or a file cannot be read, or a file is not named
+/// `event.action.json` or `event.json`.
 pub fn examples() -> std::io::Result<Vec<Example>> {
     let dir = root().join("schema/examples");
     let mut out = Vec::new();
@@ -44,10 +45,10 @@ pub fn examples() -> std::io::Result<Vec<Example>> {
         let Some(stem) = file.strip_suffix(".json") else {
             continue;
         };
-        let (event, action) = match stem.split_once('.') {
-            Some((event, action)) => (event.to_owned(), Some(action.to_owned())),
-            None => (stem.to_owned(), None),
-        };
+        let key: icr_webhooks::EventKey = stem
+            .parse()
+            .map_err(|error| std::io::Error::other(format!("{file}: {error}")))?;
+        let (event, action) = (key.event().to_owned(), key.action().map(str::to_owned));
         out.push(Example {
             bytes: std::fs::read(&path)?,
             file,

@@ -43,10 +43,7 @@ pub struct Accepted {
 impl Accepted {
     /// `event.action`, or the bare event name.
     pub fn key(&self) -> String {
-        match &self.action {
-            Some(action) => format!("{}.{action}", self.event),
-            None => self.event.clone(),
-        }
+        icr_webhooks::EventKey::new(self.event.clone(), self.action.as_deref()).to_string()
     }
 }
 
