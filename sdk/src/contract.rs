@@ -74,14 +74,29 @@ impl EventKey {
     pub fn action(&self) -> Option<&str> {
         self.action.as_deref()
     }
+
+    /// The key of `event` and `action` as text, without building an
+    /// `EventKey` (`credit_transfer.completed`, `ping`).
+    pub fn join(event: &str, action: Option<&str>) -> String {
+        Joined(event, action).to_string()
+    }
+}
+
+/// An event and action written as a key.
+pub(crate) struct Joined<'a>(pub(crate) &'a str, pub(crate) Option<&'a str>);
+
+impl fmt::Display for Joined<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(action) => write!(f, "{}.{action}", self.0),
+            None => f.write_str(self.0),
+        }
+    }
 }
 
 impl fmt::Display for EventKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.action {
-            Some(action) => write!(f, "{}.{action}", self.event),
-            None => f.write_str(&self.event),
-        }
+        Joined(&self.event, self.action.as_deref()).fmt(f)
     }
 }
 
@@ -130,6 +145,7 @@ mod tests {
         );
         if let Ok(key) = text.parse::<EventKey>() {
             assert_eq!(key.to_string(), text);
+            assert_eq!(EventKey::join(key.event(), key.action()), text);
         }
     }
 

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::contract::Joined;
+
 /// Why a payload could not be parsed.
 ///
 /// Messages name the event, action and JSON path, and serde's reason; they
@@ -25,7 +27,7 @@ pub enum ParseError {
     #[error("the payload is not a JSON object")]
     NotAnObject,
     /// A JSON object that does not fit the type of a known event and action.
-    #[error("{} payload does not fit at `{path}`: {reason}", Target { event, action: action.as_deref() })]
+    #[error("{} payload does not fit at `{path}`: {reason}", Joined(event, action.as_deref()))]
     Shape {
         /// The event name.
         event: String,
@@ -37,20 +39,6 @@ pub enum ParseError {
         /// What serde reports.
         reason: String,
     },
-}
-
-struct Target<'a> {
-    event: &'a str,
-    action: Option<&'a str>,
-}
-
-impl fmt::Display for Target<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.action {
-            Some(action) => write!(f, "{}.{action}", self.event),
-            None => f.write_str(self.event),
-        }
-    }
 }
 
 impl ParseError {
@@ -90,10 +78,7 @@ struct Place<'a>(&'a ParseError);
 
 impl fmt::Display for Place<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let target = Target {
-            event: self.0.event().unwrap_or_default(),
-            action: self.0.action(),
-        };
+        let target = Joined(self.0.event().unwrap_or_default(), self.0.action());
         write!(
             f,
             "{target} payload does not fit its type at `{}`",

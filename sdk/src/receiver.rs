@@ -120,22 +120,15 @@ impl Receiver {
     ) -> Result<Delivery, ReceiveError> {
         let body = body.into();
         let (collected, signature) = self.start(headers, &body)?;
-        if body.len() < PARALLEL_FROM || self.inner.secrets.is_empty() {
+        if self.inline(&body) {
             self.check_signature(signature, &body)?;
             return Delivery::from_collected(collected, body);
         }
-        let (receiver, verified) = (self.clone(), body.clone());
-        let mac =
-            tokio::task::spawn_blocking(move || receiver.check_signature(signature, &verified));
+        let mac = self.spawn_mac(signature, &body);
         let parsed = tokio::task::spawn_blocking(move || Delivery::from_collected(collected, body));
-        let (mac, parsed) = (mac.await, parsed.await);
-        match (mac, parsed) {
-            (Ok(Ok(())), Ok(parsed)) => parsed,
-            (Ok(Err(error)), _) => Err(error),
-            // Neither task panics, and the runtime outlives this call; if
-            // one did not finish all the same, refuse rather than accept.
-            (Err(_), _) | (Ok(Ok(())), Err(_)) => Err(ReceiveError::SignatureMismatch),
-        }
+        // The MAC's outcome first: a signature failure wins.
+        finished(mac.await)?;
+        finished(parsed.await)
     }
 
     /// Runs every check of [`receive`](Self::receive) but the typed parse,
@@ -172,16 +165,28 @@ impl Receiver {
     ) -> Result<DeliveryInfo, ReceiveError> {
         let body = body.into();
         let (collected, signature) = self.start(headers, &body)?;
-        if body.len() < PARALLEL_FROM || self.inner.secrets.is_empty() {
+        if self.inline(&body) {
             self.check_signature(signature, &body)?;
         } else {
-            let (receiver, verified) = (self.clone(), body.clone());
-            tokio::task::spawn_blocking(move || receiver.check_signature(signature, &verified))
-                .await
-                // The task does not panic; refuse rather than accept.
-                .unwrap_or(Err(ReceiveError::SignatureMismatch))?;
+            finished(self.spawn_mac(signature, &body).await)?;
         }
         DeliveryInfo::from_collected(collected, body)
+    }
+
+    /// Whether the async calls check `body` on the calling task: a small
+    /// body, or no MAC to compute.
+    fn inline(&self, body: &[u8]) -> bool {
+        body.len() < PARALLEL_FROM || self.inner.secrets.is_empty()
+    }
+
+    /// The signature check of `body` as a task of tokio's blocking pool.
+    fn spawn_mac(
+        &self,
+        signature: Slot<Option<Signature>>,
+        body: &Bytes,
+    ) -> tokio::task::JoinHandle<Result<(), ReceiveError>> {
+        let (receiver, body) = (self.clone(), body.clone());
+        tokio::task::spawn_blocking(move || receiver.check_signature(signature, &body))
     }
 
     /// The first check (the size), then the headers, with the signature
@@ -277,6 +282,15 @@ impl Receiver {
             Err(ReceiveError::SignatureMismatch)
         }
     }
+}
+
+/// The outcome of a blocking-pool task of the async calls. The tasks do
+/// not panic and the runtime outlives the call; if one did not finish all
+/// the same, the delivery is refused rather than accepted.
+fn finished<T>(
+    joined: Result<Result<T, ReceiveError>, tokio::task::JoinError>,
+) -> Result<T, ReceiveError> {
+    joined.unwrap_or(Err(ReceiveError::SignatureMismatch))
 }
 
 fn len_u64(body: &[u8]) -> u64 {

@@ -174,7 +174,7 @@ impl fmt::Debug for Router {
                 let actions = routes
                     .actions
                     .keys()
-                    .map(move |action| crate::EventKey::new(*event, Some(action)).to_string());
+                    .map(move |action| crate::EventKey::join(event, Some(action)));
                 let whole = routes.whole.as_ref().map(|_| (*event).to_owned());
                 actions.chain(whole)
             })

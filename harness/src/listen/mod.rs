@@ -43,7 +43,7 @@ pub struct Accepted {
 impl Accepted {
     /// `event.action`, or the bare event name.
     pub fn key(&self) -> String {
-        icr_webhooks::EventKey::new(self.event.clone(), self.action.as_deref()).to_string()
+        icr_webhooks::EventKey::join(&self.event, self.action.as_deref())
     }
 }
 

@@ -112,7 +112,7 @@ impl Outgoing {
 
     /// `event.action`, or the bare event name.
     pub fn key(&self) -> String {
-        self.event_key().to_string()
+        EventKey::join(&self.event, self.action.as_deref())
     }
 
     /// The event and action.
