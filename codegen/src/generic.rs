@@ -74,7 +74,7 @@ impl TextTypes {
             return;
         }
         Retype(self).visit_item_struct_mut(item);
-        item.generics = syn::parse_quote!(<S = ::icr_webhooks::CompactString>);
+        item.generics = syn::parse_quote!(<S = ::icr_webhooks::__private::CompactString>);
         // serde infers no bound from a field with `deserialize_with`.
         item.attrs
             .push(syn::parse_quote!(#[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]));
@@ -93,13 +93,13 @@ impl TextTypes {
             let mut names = Names::default();
             names.visit_type(&field.ty);
             Some(if names.0.contains("S") {
-                quote! { #ident: ::icr_webhooks::IntoOwned::into_owned(self.#ident), }
+                quote! { #ident: ::icr_webhooks::__private::IntoOwned::into_owned(self.#ident), }
             } else {
                 quote! { #ident: self.#ident, }
             })
         });
         quote! {
-            impl<'a> ::icr_webhooks::IntoOwned for #name<::icr_webhooks::Text<'a>> {
+            impl<'a> ::icr_webhooks::__private::IntoOwned for #name<::icr_webhooks::__private::Text<'a>> {
                 type Owned = #name;
                 fn into_owned(self) -> #name {
                     #name { #(#fields)* }
@@ -138,7 +138,7 @@ impl VisitMut for Retype<'_> {
     fn visit_type_mut(&mut self, ty: &mut syn::Type) {
         if let syn::Type::Path(path) = ty {
             let text = quote!(#path).to_string().replace(' ', "");
-            if text == "::icr_webhooks::CompactString" {
+            if text == "::icr_webhooks::__private::CompactString" {
                 *ty = syn::parse_quote!(S);
                 return;
             }

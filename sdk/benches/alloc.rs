@@ -4,7 +4,7 @@
 //! own cost: for a JSON body a few dozen bytes whatever the body's size
 //! (the body is never copied); for a form body, one decode buffer (sized by
 //! the form body). The last two columns are the same delivery through
-//! `Receiver::check` and the borrowed parse.
+//! `Receiver::receive_unparsed` and the borrowed parse.
 //!
 //! `cargo bench -p icr-webhooks --bench alloc`
 #![allow(
@@ -77,7 +77,7 @@ fn main() {
             let extra = bytes.saturating_sub(parse_bytes);
             // The same delivery through `check` and the borrowed parse.
             let before = dhat::HeapStats::get();
-            let info = receiver.check(&headers, body.clone()).unwrap();
+            let info = receiver.receive_unparsed(&headers, body.clone()).unwrap();
             let event = info.parse_borrowed().unwrap();
             let after = dhat::HeapStats::get();
             drop(event);

@@ -1,7 +1,8 @@
 //! The catalogue of events and the [`EventPayload`] trait that ties each
 //! generated payload type to its event name and action.
 
-use crate::{Event, EventKey};
+use crate::types::Event;
+use crate::contract::EventKey;
 
 /// One event of the catalogue: its name and its actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,10 @@ use std::fmt;
 use bytes::Bytes;
 
 use crate::headers::{Collected, ContentType, DeliveryId, HeaderSource, Slot};
-use crate::{Event, ReceiveError, form, header};
+use crate::types::Event;
+use crate::error::ReceiveError;
+use crate::form;
+use crate::contract::header;
 
 /// Everything about a delivery but its typed payload: what the headers say
 /// and the bytes as received.
@@ -140,7 +143,7 @@ impl DeliveryInfo {
     /// #     ("X-ICR-Signature-256", signature.as_str()),
     /// #     ("Content-Type", "application/json"),
     /// # ];
-    /// let info = receiver.check(&headers, body)?;
+    /// let info = receiver.receive_unparsed(&headers, body)?;
     /// match info.parse_borrowed()? {
     ///     Event::Ping(ping) => assert!(ping.zen.is_borrowed()),
     ///     other => println!("{}: not handled", other.name()),
@@ -151,7 +154,7 @@ impl DeliveryInfo {
     /// # Errors
     /// [`ReceiveError::MalformedJson`] or [`ReceiveError::UnexpectedShape`],
     /// as [`Receiver::receive`](crate::Receiver::receive) gives them.
-    pub fn parse_borrowed(&self) -> Result<Event<crate::Text<'_>>, ReceiveError> {
+    pub fn parse_borrowed(&self) -> Result<Event<crate::runtime::Text<'_>>, ReceiveError> {
         Ok(Event::from_slice_borrowed(&self.event_name, &self.payload)?)
     }
 

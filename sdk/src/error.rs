@@ -4,8 +4,8 @@
 
 use http::StatusCode;
 
-use crate::ParseError;
-use crate::header;
+use crate::parse::ParseError;
+use crate::contract::header;
 
 /// Why a delivery was refused.
 ///
@@ -128,14 +128,14 @@ impl ReceiveError {
     }
 }
 
-impl From<crate::SignatureError> for ReceiveError {
-    fn from(_: crate::SignatureError) -> Self {
+impl From<crate::secret::SignatureError> for ReceiveError {
+    fn from(_: crate::secret::SignatureError) -> Self {
         Self::MalformedSignature
     }
 }
 
-impl From<crate::DeliveryIdError> for ReceiveError {
-    fn from(_: crate::DeliveryIdError) -> Self {
+impl From<crate::headers::DeliveryIdError> for ReceiveError {
+    fn from(_: crate::headers::DeliveryIdError) -> Self {
         Self::MalformedDeliveryId
     }
 }

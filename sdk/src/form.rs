@@ -4,7 +4,7 @@
 //! without its lossy UTF-8 step, so that invalid UTF-8 stays invalid for the
 //! JSON parser to refuse; and [`form_body`], the sender's side.
 
-use crate::ReceiveError;
+use crate::error::ReceiveError;
 
 /// The name of the form field that holds the JSON payload.
 const PAYLOAD: &[u8] = b"payload";

@@ -8,7 +8,7 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::header;
+use crate::contract::header;
 use crate::secret::{Signature, trim_ows};
 
 /// How the payload is carried: the `Content type` setting of the app.

@@ -127,8 +127,8 @@
 //!
 //! # Lower-level calls
 //!
-//! - [`Receiver::verify`] and [`Receiver::verify_signature`] check the size
-//!   and signature only; [`Receiver::check_size`] checks a
+//! - [`Receiver::verify_size_and_signature`] and [`Receiver::verify_signature`] check the size
+//!   and signature only; [`Receiver::check_content_length`] checks a
 //!   `Content-Length` before reading.
 //! - [`Delivery::from_verified`] runs the checks after the signature, for a
 //!   body verified elsewhere.
@@ -144,7 +144,7 @@
 //! [`Receiver::receive`] gives and what you write (`Event`,
 //! `CreditTransferCompleted`, `Transfer`), and what you keep or send to
 //! another thread. With `S = `[`Text<'a>`](Text) the same types point into
-//! the body instead of copying it: [`Receiver::check`] runs every check but
+//! the body instead of copying it: [`Receiver::receive_unparsed`] runs every check but
 //! the typed parse, and [`DeliveryInfo::parse_borrowed`] (or
 //! [`Event::from_slice_borrowed`]) parses into an `Event<Text<'_>>` with
 //! the same outcome and errors as [`Receiver::receive`]. It is the faster
@@ -191,65 +191,46 @@
 extern crate self as icr_webhooks;
 
 #[cfg(feature = "axum")]
-mod axum_extract;
-#[cfg(feature = "axum")]
-mod axum_state;
-mod catalogue;
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 pub mod contract;
+pub mod once;
+pub mod receive;
+pub mod router;
+pub mod types;
+
+mod catalogue;
 mod delivery;
 mod error;
 mod form;
 mod headers;
-pub mod once;
 mod parse;
 mod receiver;
-mod router;
+mod runtime;
 mod secret;
+
 #[doc(hidden)]
 pub mod __private {
     //! Support for the generated code; not part of the API.
+    pub use crate::catalogue::{EventPayload, EventSpec};
+    pub use crate::parse::ParseError;
     pub use crate::runtime::support::*;
+    pub use crate::runtime::{IntoOwned, Text};
     pub use crate::{__event_payload as event_payload, __open_enum as open_enum};
+    pub use compact_str::CompactString;
     pub use serde;
 }
-mod runtime;
 
-#[rustfmt::skip]
-#[path = "generated/mod.rs"]
-#[allow(clippy::all)]
-pub mod types;
+pub use crate::receive::{Delivery, ReceiveError, Receiver};
+pub use crate::types::Event;
 
-#[cfg(feature = "axum")]
-pub use axum_extract::{
-    BodyTimeout, DEFAULT_BODY_TIMEOUT, DeliveryRejection, Enqueued, InboxRejection, Once,
-    OnceRejection,
-};
-#[cfg(feature = "axum")]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-pub use axum_state::WebhookState;
+/// The error a handler may fail with: any error that is `Send + Sync`,
+/// boxed, from a [`router::Router`] handler or an inbox worker
+/// ([`once::Inbox::workers`]), which retries it. `?` converts most errors
+/// into it, `anyhow::Error` included.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 pub use bytes;
-pub use catalogue::{EventPayload, EventSpec, event_spec};
 pub use chrono;
-/// The string type of the generated payload fields: a `String` that keeps up
-/// to 24 bytes inline, so most identifiers, codes and serial numbers in a
-/// payload cost no allocation. It derefs to `str`, compares with `&str` and
-/// converts from and into `String`.
-pub use compact_str::CompactString;
-pub use contract::{EventKey, EventKeyError, header};
-pub use delivery::{Delivery, DeliveryInfo};
-pub use error::{ConfigError, ReceiveError};
-pub use form::form_body;
-pub use headers::{ContentType, DeliveryId, DeliveryIdError, HeaderSource};
 pub use http;
-pub use once::{
-    Begin, Claim, Claimed, DEFAULT_CAPACITY, DEFAULT_DUPLICATE_WAIT, DEFAULT_WINDOW, DeliveryKey,
-    DeliveryStore, ExactlyOnce, Inbox, MemoryStore, MemoryStoreBuilder, Settled, StoreError,
-};
-pub use parse::ParseError;
-pub use receiver::{DEFAULT_MAX_BODY_SIZE, Receiver, ReceiverBuilder};
-pub use router::{BoxError, Outcome, Router};
-pub use runtime::IntoOwned;
-pub use runtime::Text;
-pub use secret::{Secret, Signature, SignatureError};
 pub use serde_json;
-pub use types::Event;

@@ -7,18 +7,17 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::header;
+use crate::contract::header;
 use crate::headers::{Collected, HeaderSource, Slot};
-use crate::{ConfigError, Delivery, DeliveryInfo, ReceiveError, Secret, Signature};
+use crate::error::{ConfigError, ReceiveError};
+use crate::delivery::{Delivery, DeliveryInfo};
+use crate::secret::{Secret, Signature};
 
 /// From this body size on, [`Receiver::receive_async`] hands the MAC and
 /// the parse to the blocking pool, side by side (measured: below it, the
 /// hand-over costs more than it saves).
 const PARALLEL_FROM: usize = 1 << 20;
 
-/// The default body limit: the largest body ICR sends, 25 MiB
-/// ([`contract::MAX_BODY_SIZE`](crate::contract::MAX_BODY_SIZE)).
-pub const DEFAULT_MAX_BODY_SIZE: u64 = crate::contract::MAX_BODY_SIZE;
 
 /// Checks and parses deliveries: one or more secrets and a body limit.
 ///
@@ -141,7 +140,7 @@ impl Receiver {
     /// As [`receive`](Self::receive), but for
     /// [`ReceiveError::MalformedJson`] and [`ReceiveError::UnexpectedShape`],
     /// which come from the parse.
-    pub fn check<H: HeaderSource + ?Sized>(
+    pub fn receive_unparsed<H: HeaderSource + ?Sized>(
         &self,
         headers: &H,
         body: impl Into<Bytes>,
@@ -152,13 +151,13 @@ impl Receiver {
         DeliveryInfo::from_collected(collected, body)
     }
 
-    /// [`check`](Self::check) for async code: the MAC of a body of 1 MiB or
+    /// [`receive_unparsed`](Self::receive_unparsed) for async code: the MAC of a body of 1 MiB or
     /// more is computed on tokio's blocking pool, as in
     /// [`receive_async`](Self::receive_async).
     ///
     /// # Errors
-    /// As [`check`](Self::check).
-    pub async fn check_async<H: HeaderSource + Sync + ?Sized>(
+    /// As [`receive_unparsed`](Self::receive_unparsed).
+    pub async fn receive_unparsed_async<H: HeaderSource + Sync + ?Sized>(
         &self,
         headers: &H,
         body: impl Into<Bytes>,
@@ -196,7 +195,7 @@ impl Receiver {
         headers: &H,
         body: &[u8],
     ) -> Result<(Collected, Slot<Option<Signature>>), ReceiveError> {
-        self.check_size(len_u64(body))?;
+        self.check_content_length(len_u64(body))?;
         let mut collected = Collected::from_source(headers);
         let signature = std::mem::take(&mut collected.signature);
         Ok((collected, signature))
@@ -209,12 +208,12 @@ impl Receiver {
     /// [`ReceiveError::BodyTooLarge`], [`ReceiveError::MissingHeader`],
     /// [`ReceiveError::MalformedSignature`] or
     /// [`ReceiveError::SignatureMismatch`].
-    pub fn verify<H: HeaderSource + ?Sized>(
+    pub fn verify_size_and_signature<H: HeaderSource + ?Sized>(
         &self,
         headers: &H,
         body: &[u8],
     ) -> Result<(), ReceiveError> {
-        self.check_size(len_u64(body))?;
+        self.check_content_length(len_u64(body))?;
         self.check_signature(Collected::from_source(headers).signature, body)
     }
 
@@ -244,7 +243,7 @@ impl Receiver {
     ///
     /// # Errors
     /// [`ReceiveError::BodyTooLarge`] when `len` is over the limit.
-    pub fn check_size(&self, len: u64) -> Result<(), ReceiveError> {
+    pub fn check_content_length(&self, len: u64) -> Result<(), ReceiveError> {
         if len > self.inner.max_body_size {
             Err(ReceiveError::BodyTooLarge {
                 limit: self.inner.max_body_size,
@@ -322,7 +321,7 @@ impl Default for ReceiverBuilder {
     fn default() -> Self {
         Self {
             secrets: Vec::new(),
-            max_body_size: DEFAULT_MAX_BODY_SIZE,
+            max_body_size: crate::contract::MAX_BODY_SIZE,
             accept_unsigned: false,
         }
     }
@@ -338,7 +337,8 @@ impl ReceiverBuilder {
     }
 
     /// Sets the largest body accepted, in bytes; the default is
-    /// [`DEFAULT_MAX_BODY_SIZE`], the largest ICR sends.
+    /// [`contract::MAX_BODY_SIZE`](crate::contract::MAX_BODY_SIZE), the largest
+    /// ICR sends.
     pub fn max_body_size(mut self, bytes: u64) -> Self {
         self.max_body_size = bytes;
         self
@@ -408,8 +408,7 @@ mod tests {
         assert!(unsigned.accepts_unsigned());
         let signed = Receiver::new("a").unwrap();
         assert!(!signed.accepts_unsigned());
-        assert_eq!(signed.max_body_size(), DEFAULT_MAX_BODY_SIZE);
-        assert_eq!(DEFAULT_MAX_BODY_SIZE, 25 * 1024 * 1024);
+        assert_eq!(signed.max_body_size(), 25 * 1024 * 1024);
     }
 
     #[test]
@@ -436,13 +435,13 @@ mod tests {
             .max_body_size(10)
             .build()
             .unwrap();
-        assert_eq!(receiver.check_size(10), Ok(()));
+        assert_eq!(receiver.check_content_length(10), Ok(()));
         assert_eq!(
-            receiver.check_size(11),
+            receiver.check_content_length(11),
             Err(ReceiveError::BodyTooLarge { limit: 10 })
         );
         assert_eq!(
-            receiver.check_size(u64::MAX),
+            receiver.check_content_length(u64::MAX),
             Err(ReceiveError::BodyTooLarge { limit: 10 })
         );
     }
@@ -498,7 +497,7 @@ mod tests {
             (header::SIGNATURE_256, signature.as_str()),
         ];
         assert_eq!(
-            receiver.verify(&headers, b"x"),
+            receiver.verify_size_and_signature(&headers, b"x"),
             Err(ReceiveError::MalformedSignature)
         );
     }

@@ -7,12 +7,10 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::{Delivery, DeliveryInfo, Event, EventPayload};
-
-/// The error a handler may fail with: any error that is `Send + Sync`.
-///
-/// `?` converts most errors into it, `anyhow::Error` included.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+use crate::BoxError;
+use crate::delivery::{Delivery, DeliveryInfo};
+use crate::types::Event;
+use crate::catalogue::EventPayload;
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send + 'static>>;
 
@@ -174,7 +172,7 @@ impl fmt::Debug for Router {
                 let actions = routes
                     .actions
                     .keys()
-                    .map(move |action| crate::EventKey::join(event, Some(action)));
+                    .map(move |action| crate::contract::EventKey::join(event, Some(action)));
                 let whole = routes.whole.as_ref().map(|_| (*event).to_owned());
                 actions.chain(whole)
             })

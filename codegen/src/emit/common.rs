@@ -33,7 +33,7 @@ impl Generics {
     pub(super) fn of(name: &syn::Ident, generic: bool) -> Self {
         if generic {
             Self {
-                params: quote! { <S = ::icr_webhooks::CompactString> },
+                params: quote! { <S = ::icr_webhooks::__private::CompactString> },
                 ty: quote! { #name<S> },
                 plain: quote! { impl<S> },
                 ser: quote! { impl<S: ::serde::Serialize> },

@@ -38,7 +38,7 @@ pub(super) fn event_enum(model: &Model, text: &TextTypes) -> (TokenStream, Strin
         let doc = doc_attr(item.doc.as_deref());
         let description = item.doc.clone().unwrap_or_default();
         let convert = if text.has(&item.payload) {
-            quote! { ::icr_webhooks::IntoOwned::into_owned(inner) }
+            quote! { ::icr_webhooks::__private::IntoOwned::into_owned(inner) }
         } else {
             quote! { inner }
         };
@@ -95,23 +95,23 @@ pub(super) fn event_enum(model: &Model, text: &TextTypes) -> (TokenStream, Strin
     };
     let borrowed = generic.then(|| {
         quote! {
-            impl<'a> Event<::icr_webhooks::Text<'a>> {
+            impl<'a> Event<::icr_webhooks::__private::Text<'a>> {
                 /// [`from_slice`](Event::from_slice), borrowing the strings
-                /// from `json` (see [`Text`](::icr_webhooks::Text)).
+                /// from `json` (see [`Text`](::icr_webhooks::__private::Text)).
                 ///
                 /// # Errors
                 /// As [`from_slice`](Event::from_slice).
-                pub fn from_slice_borrowed(event: &str, json: &'a [u8]) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+                pub fn from_slice_borrowed(event: &str, json: &'a [u8]) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
                     Self::parse(event, json)
                 }
 
                 /// The owned event, with every string copied out of the body.
                 pub fn into_owned(self) -> Event {
-                    ::icr_webhooks::IntoOwned::into_owned(self)
+                    ::icr_webhooks::__private::IntoOwned::into_owned(self)
                 }
             }
 
-            impl<'a> ::icr_webhooks::IntoOwned for Event<::icr_webhooks::Text<'a>> {
+            impl<'a> ::icr_webhooks::__private::IntoOwned for Event<::icr_webhooks::__private::Text<'a>> {
                 type Owned = Event;
                 fn into_owned(self) -> Event {
                     match self {
@@ -129,7 +129,7 @@ pub(super) fn event_enum(model: &Model, text: &TextTypes) -> (TokenStream, Strin
         pub const SCHEMA_JSON: &str = include_str!("schema.json");
 
         /// Every event this version knows, sorted by name, with its actions.
-        pub const CATALOGUE: &[::icr_webhooks::EventSpec] = &[#(#specs)*];
+        pub const CATALOGUE: &[::icr_webhooks::__private::EventSpec] = &[#(#specs)*];
 
         /// One webhook payload, typed by its `X-ICR-Event` name and, for
         /// events with actions, by its `action`.
@@ -173,7 +173,7 @@ pub(super) fn event_enum(model: &Model, text: &TextTypes) -> (TokenStream, Strin
         }
 
         #parse_impl {
-            fn parse(event: &str, json: #parse_input) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+            fn parse(event: &str, json: #parse_input) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
                 match event {
                     #(#parse_arms)*
                     _ => Ok(Self::Unknown {
@@ -190,10 +190,10 @@ pub(super) fn event_enum(model: &Model, text: &TextTypes) -> (TokenStream, Strin
             /// trying types in turn.
             ///
             /// # Errors
-            /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+            /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
             /// not a JSON object or do not fit the type of a known event and
             /// action. Unknown events and actions are not errors.
-            pub fn from_slice(event: &str, json: &[u8]) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+            pub fn from_slice(event: &str, json: &[u8]) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
                 Self::parse(event, json)
             }
         }

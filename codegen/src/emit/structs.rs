@@ -219,7 +219,7 @@ impl VisitMut for FastFields {
 
     fn visit_type_mut(&mut self, ty: &mut syn::Type) {
         if quote!(#ty).to_string().replace(' ', "") == "::std::string::String" {
-            *ty = syn::parse_quote!(::icr_webhooks::CompactString);
+            *ty = syn::parse_quote!(::icr_webhooks::__private::CompactString);
             return;
         }
         syn::visit_mut::visit_type_mut(self, ty);

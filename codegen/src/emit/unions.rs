@@ -73,20 +73,20 @@ pub(super) fn union(item: &Union, text: &TextTypes) -> TokenStream {
                 /// only the keys before it are held).
                 ///
                 /// # Errors
-                /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+                /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
                 /// not a JSON object, lack a string `action`, or do not fit the
                 /// type of a known action.
-                pub fn from_slice(json: &[u8]) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+                pub fn from_slice(json: &[u8]) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
                     ::icr_webhooks::__private::parse_tagged::<Self>(json, #event)
                 }
             },
             generic.then(|| quote! {
-                impl<'a> #name<::icr_webhooks::Text<'a>> {
+                impl<'a> #name<::icr_webhooks::__private::Text<'a>> {
                     /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
                     ///
                     /// # Errors
                     /// As [`from_slice`](#name::from_slice).
-                    pub fn from_slice_borrowed(json: &'a [u8]) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+                    pub fn from_slice_borrowed(json: &'a [u8]) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
                         ::icr_webhooks::__private::parse_tagged::<Self>(json, #event)
                     }
                 }
@@ -97,13 +97,13 @@ pub(super) fn union(item: &Union, text: &TextTypes) -> TokenStream {
     let into_owned = generic.then(|| {
         let arms = item.variants.iter().zip(&idents).map(|(variant, ident)| {
             if text.has(&variant.payload) {
-                quote! { Self::#ident(v) => #name::#ident(::icr_webhooks::IntoOwned::into_owned(v)), }
+                quote! { Self::#ident(v) => #name::#ident(::icr_webhooks::__private::IntoOwned::into_owned(v)), }
             } else {
                 quote! { Self::#ident(v) => #name::#ident(v), }
             }
         });
         quote! {
-            impl<'a> ::icr_webhooks::IntoOwned for #name<::icr_webhooks::Text<'a>> {
+            impl<'a> ::icr_webhooks::__private::IntoOwned for #name<::icr_webhooks::__private::Text<'a>> {
                 type Owned = #name;
                 fn into_owned(self) -> #name {
                     match self {

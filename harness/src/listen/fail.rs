@@ -2,7 +2,7 @@
 //! processing attempts fail, picked by a hash of the GUID and a seed.
 
 use futures_util::FutureExt as _;
-use icr_webhooks::once::{Begin, DEFAULT_LEASE, DeliveryKey};
+use icr_webhooks::once::{Claimed, DEFAULT_LEASE, DeliveryKey};
 use icr_webhooks::{DeliveryId, DeliveryStore, MemoryStore};
 
 /// Decides which first attempts fail: a fraction `rate` of GUIDs, chosen
@@ -24,8 +24,8 @@ impl FailRate {
         }
         // A `MemoryStore` answers at once: its futures are ready when made.
         let key = DeliveryKey::new(None, id.clone());
-        match self.failed.begin(&key, DEFAULT_LEASE).now_or_never() {
-            Some(Ok(Begin::New(lease))) => {
+        match self.failed.claim(&key, DEFAULT_LEASE).now_or_never() {
+            Some(Ok(Claimed::New(lease))) => {
                 let _ = self.failed.complete(&key, lease.token).now_or_never();
                 true
             }

@@ -16,7 +16,7 @@ pub use self::unions::*;
 /// event name to its payload schema.
 pub const SCHEMA_JSON: &str = include_str!("schema.json");
 /// Every event this version knows, sorted by name, with its actions.
-pub const CATALOGUE: &[::icr_webhooks::EventSpec] = &[
+pub const CATALOGUE: &[::icr_webhooks::__private::EventSpec] = &[
     ::icr_webhooks::__private::event_spec(
         "credit_issuance",
         &["issued", "revoked"],
@@ -77,7 +77,7 @@ pub const CATALOGUE: &[::icr_webhooks::EventSpec] = &[
 /// events with actions, by its `action`.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Event<S = ::icr_webhooks::CompactString> {
+pub enum Event<S = ::icr_webhooks::__private::CompactString> {
     /// Activity on an issuance of credits.
     CreditIssuance(CreditIssuanceEvent<S>),
     /// Activity on a retirement of credits.
@@ -167,7 +167,7 @@ impl<'a, S: ::serde::Deserialize<'a>> Event<S> {
     fn parse(
         event: &str,
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         match event {
             "credit_issuance" => {
                 ::icr_webhooks::__private::parse_tagged::<
@@ -248,71 +248,84 @@ impl Event {
     /// trying types in turn.
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object or do not fit the type of a known event and
     /// action. Unknown events and actions are not errors.
     pub fn from_slice(
         event: &str,
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         Self::parse(event, json)
     }
 }
-impl<'a> Event<::icr_webhooks::Text<'a>> {
+impl<'a> Event<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](Event::from_slice), borrowing the strings
-    /// from `json` (see [`Text`](::icr_webhooks::Text)).
+    /// from `json` (see [`Text`](::icr_webhooks::__private::Text)).
     ///
     /// # Errors
     /// As [`from_slice`](Event::from_slice).
     pub fn from_slice_borrowed(
         event: &str,
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         Self::parse(event, json)
     }
     /// The owned event, with every string copied out of the body.
     pub fn into_owned(self) -> Event {
-        ::icr_webhooks::IntoOwned::into_owned(self)
+        ::icr_webhooks::__private::IntoOwned::into_owned(self)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for Event<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Event<::icr_webhooks::__private::Text<'a>> {
     type Owned = Event;
     fn into_owned(self) -> Event {
         match self {
             Self::CreditIssuance(inner) => {
-                Event::CreditIssuance(::icr_webhooks::IntoOwned::into_owned(inner))
+                Event::CreditIssuance(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(inner),
+                )
             }
             Self::CreditRetirement(inner) => {
-                Event::CreditRetirement(::icr_webhooks::IntoOwned::into_owned(inner))
+                Event::CreditRetirement(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(inner),
+                )
             }
             Self::CreditTransfer(inner) => {
-                Event::CreditTransfer(::icr_webhooks::IntoOwned::into_owned(inner))
+                Event::CreditTransfer(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(inner),
+                )
             }
             Self::IcrAppAuthorization(inner) => {
-                Event::IcrAppAuthorization(::icr_webhooks::IntoOwned::into_owned(inner))
+                Event::IcrAppAuthorization(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(inner),
+                )
             }
             Self::Installation(inner) => {
-                Event::Installation(::icr_webhooks::IntoOwned::into_owned(inner))
+                Event::Installation(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(inner),
+                )
             }
             Self::InstallationInventories(inner) => {
                 Event::InstallationInventories(
-                    ::icr_webhooks::IntoOwned::into_owned(inner),
+                    ::icr_webhooks::__private::IntoOwned::into_owned(inner),
                 )
             }
             Self::Inventory(inner) => {
-                Event::Inventory(::icr_webhooks::IntoOwned::into_owned(inner))
+                Event::Inventory(::icr_webhooks::__private::IntoOwned::into_owned(inner))
             }
             Self::Meta(inner) => {
-                Event::Meta(::icr_webhooks::IntoOwned::into_owned(inner))
+                Event::Meta(::icr_webhooks::__private::IntoOwned::into_owned(inner))
             }
             Self::Organization(inner) => {
-                Event::Organization(::icr_webhooks::IntoOwned::into_owned(inner))
+                Event::Organization(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(inner),
+                )
             }
             Self::Ping(inner) => {
-                Event::Ping(::icr_webhooks::IntoOwned::into_owned(inner))
+                Event::Ping(::icr_webhooks::__private::IntoOwned::into_owned(inner))
             }
             Self::Project(inner) => {
-                Event::Project(::icr_webhooks::IntoOwned::into_owned(inner))
+                Event::Project(::icr_webhooks::__private::IntoOwned::into_owned(inner))
             }
             Self::Unknown { event, raw } => Event::Unknown { event, raw },
         }

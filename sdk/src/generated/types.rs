@@ -6,7 +6,7 @@ use super::*;
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct CreditBlock<S = ::icr_webhooks::CompactString> {
+pub struct CreditBlock<S = ::icr_webhooks::__private::CompactString> {
     /// Whether the host country has applied a corresponding adjustment to these credits.
     pub corresponding_adjustment: bool,
     /// Whether the credits stand for a `removal`, a `reduction` or an `avoidance` of emissions. ICR may add values.
@@ -24,17 +24,22 @@ pub struct CreditBlock<S = ::icr_webhooks::CompactString> {
     /// The year the emission reductions or removals took place.
     pub vintage: u16,
 }
-impl<'a> ::icr_webhooks::IntoOwned for CreditBlock<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditBlock<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditBlock;
     fn into_owned(self) -> CreditBlock {
         CreditBlock {
             corresponding_adjustment: self.corresponding_adjustment,
             credit_type: self.credit_type,
-            labels: ::icr_webhooks::IntoOwned::into_owned(self.labels),
-            project: ::icr_webhooks::IntoOwned::into_owned(self.project),
+            labels: ::icr_webhooks::__private::IntoOwned::into_owned(self.labels),
+            project: ::icr_webhooks::__private::IntoOwned::into_owned(self.project),
             quantity: self.quantity,
-            serial_end: ::icr_webhooks::IntoOwned::into_owned(self.serial_end),
-            serial_start: ::icr_webhooks::IntoOwned::into_owned(self.serial_start),
+            serial_end: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.serial_end,
+            ),
+            serial_start: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.serial_start,
+            ),
             vintage: self.vintage,
         }
     }
@@ -43,7 +48,7 @@ impl<'a> ::icr_webhooks::IntoOwned for CreditBlock<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct CreditIssuanceIssued<S = ::icr_webhooks::CompactString> {
+pub struct CreditIssuanceIssued<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The inventory where the issued credits landed.
@@ -55,15 +60,20 @@ pub struct CreditIssuanceIssued<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for CreditIssuanceIssued<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditIssuanceIssued<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditIssuanceIssued;
     fn into_owned(self) -> CreditIssuanceIssued {
         CreditIssuanceIssued {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            issuance: ::icr_webhooks::IntoOwned::into_owned(self.issuance),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            issuance: ::icr_webhooks::__private::IntoOwned::into_owned(self.issuance),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -71,7 +81,7 @@ impl<'a> ::icr_webhooks::IntoOwned for CreditIssuanceIssued<::icr_webhooks::Text
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct CreditIssuanceRevoked<S = ::icr_webhooks::CompactString> {
+pub struct CreditIssuanceRevoked<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The inventory where the issued credits landed.
@@ -85,16 +95,21 @@ pub struct CreditIssuanceRevoked<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for CreditIssuanceRevoked<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditIssuanceRevoked<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditIssuanceRevoked;
     fn into_owned(self) -> CreditIssuanceRevoked {
         CreditIssuanceRevoked {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            issuance: ::icr_webhooks::IntoOwned::into_owned(self.issuance),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            reason: ::icr_webhooks::IntoOwned::into_owned(self.reason),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            issuance: ::icr_webhooks::__private::IntoOwned::into_owned(self.issuance),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            reason: ::icr_webhooks::__private::IntoOwned::into_owned(self.reason),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -102,7 +117,7 @@ impl<'a> ::icr_webhooks::IntoOwned for CreditIssuanceRevoked<::icr_webhooks::Tex
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct CreditRetirementCompleted<S = ::icr_webhooks::CompactString> {
+pub struct CreditRetirementCompleted<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The inventory the credits are retired from.
@@ -114,16 +129,22 @@ pub struct CreditRetirementCompleted<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for CreditRetirementCompleted<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditRetirementCompleted<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditRetirementCompleted;
     fn into_owned(self) -> CreditRetirementCompleted {
         CreditRetirementCompleted {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            retirement: ::icr_webhooks::IntoOwned::into_owned(self.retirement),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            retirement: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.retirement,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -131,7 +152,7 @@ for CreditRetirementCompleted<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct CreditRetirementRejected<S = ::icr_webhooks::CompactString> {
+pub struct CreditRetirementRejected<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The inventory the credits are retired from.
@@ -145,17 +166,23 @@ pub struct CreditRetirementRejected<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for CreditRetirementRejected<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditRetirementRejected<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditRetirementRejected;
     fn into_owned(self) -> CreditRetirementRejected {
         CreditRetirementRejected {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            reason: ::icr_webhooks::IntoOwned::into_owned(self.reason),
-            retirement: ::icr_webhooks::IntoOwned::into_owned(self.retirement),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            reason: ::icr_webhooks::__private::IntoOwned::into_owned(self.reason),
+            retirement: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.retirement,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -163,7 +190,7 @@ for CreditRetirementRejected<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct CreditRetirementRequested<S = ::icr_webhooks::CompactString> {
+pub struct CreditRetirementRequested<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The inventory the credits are retired from.
@@ -175,16 +202,22 @@ pub struct CreditRetirementRequested<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for CreditRetirementRequested<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditRetirementRequested<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditRetirementRequested;
     fn into_owned(self) -> CreditRetirementRequested {
         CreditRetirementRequested {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            retirement: ::icr_webhooks::IntoOwned::into_owned(self.retirement),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            retirement: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.retirement,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -192,7 +225,7 @@ for CreditRetirementRequested<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct CreditTransferCancelled<S = ::icr_webhooks::CompactString> {
+pub struct CreditTransferCancelled<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The transfer's source inventory in full (balance, owner, kind): the same inventory as `transfer.source`, which only references it (an `InventoryRef`). The contract ties the two; the SDK does not compare them. Read this one for the inventory's details.
@@ -204,16 +237,20 @@ pub struct CreditTransferCancelled<S = ::icr_webhooks::CompactString> {
     /// The transfer the event is about.
     pub transfer: Transfer<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for CreditTransferCancelled<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditTransferCancelled<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditTransferCancelled;
     fn into_owned(self) -> CreditTransferCancelled {
         CreditTransferCancelled {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
-            transfer: ::icr_webhooks::IntoOwned::into_owned(self.transfer),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
+            transfer: ::icr_webhooks::__private::IntoOwned::into_owned(self.transfer),
         }
     }
 }
@@ -221,7 +258,7 @@ for CreditTransferCancelled<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct CreditTransferCompleted<S = ::icr_webhooks::CompactString> {
+pub struct CreditTransferCompleted<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The transfer's source inventory in full (balance, owner, kind): the same inventory as `transfer.source`, which only references it (an `InventoryRef`). The contract ties the two; the SDK does not compare them. Read this one for the inventory's details.
@@ -233,16 +270,20 @@ pub struct CreditTransferCompleted<S = ::icr_webhooks::CompactString> {
     /// The transfer the event is about.
     pub transfer: Transfer<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for CreditTransferCompleted<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditTransferCompleted<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditTransferCompleted;
     fn into_owned(self) -> CreditTransferCompleted {
         CreditTransferCompleted {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
-            transfer: ::icr_webhooks::IntoOwned::into_owned(self.transfer),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
+            transfer: ::icr_webhooks::__private::IntoOwned::into_owned(self.transfer),
         }
     }
 }
@@ -250,7 +291,7 @@ for CreditTransferCompleted<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct CreditTransferCreated<S = ::icr_webhooks::CompactString> {
+pub struct CreditTransferCreated<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The transfer's source inventory in full (balance, owner, kind): the same inventory as `transfer.source`, which only references it (an `InventoryRef`). The contract ties the two; the SDK does not compare them. Read this one for the inventory's details.
@@ -262,15 +303,20 @@ pub struct CreditTransferCreated<S = ::icr_webhooks::CompactString> {
     /// The transfer the event is about.
     pub transfer: Transfer<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for CreditTransferCreated<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditTransferCreated<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditTransferCreated;
     fn into_owned(self) -> CreditTransferCreated {
         CreditTransferCreated {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
-            transfer: ::icr_webhooks::IntoOwned::into_owned(self.transfer),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
+            transfer: ::icr_webhooks::__private::IntoOwned::into_owned(self.transfer),
         }
     }
 }
@@ -278,7 +324,7 @@ impl<'a> ::icr_webhooks::IntoOwned for CreditTransferCreated<::icr_webhooks::Tex
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct CreditTransferRejected<S = ::icr_webhooks::CompactString> {
+pub struct CreditTransferRejected<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The transfer's source inventory in full (balance, owner, kind): the same inventory as `transfer.source`, which only references it (an `InventoryRef`). The contract ties the two; the SDK does not compare them. Read this one for the inventory's details.
@@ -292,16 +338,21 @@ pub struct CreditTransferRejected<S = ::icr_webhooks::CompactString> {
     /// The transfer the event is about.
     pub transfer: Transfer<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for CreditTransferRejected<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditTransferRejected<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditTransferRejected;
     fn into_owned(self) -> CreditTransferRejected {
         CreditTransferRejected {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            reason: ::icr_webhooks::IntoOwned::into_owned(self.reason),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
-            transfer: ::icr_webhooks::IntoOwned::into_owned(self.transfer),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            reason: ::icr_webhooks::__private::IntoOwned::into_owned(self.reason),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
+            transfer: ::icr_webhooks::__private::IntoOwned::into_owned(self.transfer),
         }
     }
 }
@@ -309,7 +360,7 @@ impl<'a> ::icr_webhooks::IntoOwned for CreditTransferRejected<::icr_webhooks::Te
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct CreditTransferReversed<S = ::icr_webhooks::CompactString> {
+pub struct CreditTransferReversed<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The transfer's source inventory in full (balance, owner, kind): the same inventory as `transfer.source`, which only references it (an `InventoryRef`). The contract ties the two; the SDK does not compare them. Read this one for the inventory's details.
@@ -323,16 +374,21 @@ pub struct CreditTransferReversed<S = ::icr_webhooks::CompactString> {
     /// The transfer the event is about.
     pub transfer: Transfer<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for CreditTransferReversed<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditTransferReversed<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditTransferReversed;
     fn into_owned(self) -> CreditTransferReversed {
         CreditTransferReversed {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            reason: ::icr_webhooks::IntoOwned::into_owned(self.reason),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
-            transfer: ::icr_webhooks::IntoOwned::into_owned(self.transfer),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            reason: ::icr_webhooks::__private::IntoOwned::into_owned(self.reason),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
+            transfer: ::icr_webhooks::__private::IntoOwned::into_owned(self.transfer),
         }
     }
 }
@@ -340,7 +396,7 @@ impl<'a> ::icr_webhooks::IntoOwned for CreditTransferReversed<::icr_webhooks::Te
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Hook<S = ::icr_webhooks::CompactString> {
+pub struct Hook<S = ::icr_webhooks::__private::CompactString> {
     /// Whether the webhook is on.
     pub active: bool,
     /// How deliveries are sent.
@@ -361,14 +417,15 @@ pub struct Hook<S = ::icr_webhooks::CompactString> {
     #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Hook<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Hook<::icr_webhooks::__private::Text<'a>> {
     type Owned = Hook;
     fn into_owned(self) -> Hook {
         Hook {
             active: self.active,
-            config: ::icr_webhooks::IntoOwned::into_owned(self.config),
+            config: ::icr_webhooks::__private::IntoOwned::into_owned(self.config),
             created_at: self.created_at,
-            events: ::icr_webhooks::IntoOwned::into_owned(self.events),
+            events: ::icr_webhooks::__private::IntoOwned::into_owned(self.events),
             id: self.id,
             name: self.name,
             type_: self.type_,
@@ -380,7 +437,7 @@ impl<'a> ::icr_webhooks::IntoOwned for Hook<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct HookConfig<S = ::icr_webhooks::CompactString> {
+pub struct HookConfig<S = ::icr_webhooks::__private::CompactString> {
     /// How the payload is sent: `json` (`application/json`) or `form` (`application/x-www-form-urlencoded`).
     pub content_type: HookConfigContentType,
     /// `"1"` when TLS certificate verification is turned off for deliveries, `"0"` otherwise.
@@ -388,13 +445,14 @@ pub struct HookConfig<S = ::icr_webhooks::CompactString> {
     /// The webhook URL deliveries are POSTed to.
     pub url: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for HookConfig<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for HookConfig<::icr_webhooks::__private::Text<'a>> {
     type Owned = HookConfig;
     fn into_owned(self) -> HookConfig {
         HookConfig {
             content_type: self.content_type,
             insecure_ssl: self.insecure_ssl,
-            url: ::icr_webhooks::IntoOwned::into_owned(self.url),
+            url: ::icr_webhooks::__private::IntoOwned::into_owned(self.url),
         }
     }
 }
@@ -402,16 +460,16 @@ impl<'a> ::icr_webhooks::IntoOwned for HookConfig<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct IcrAppAuthorizationRevoked<S = ::icr_webhooks::CompactString> {
+pub struct IcrAppAuthorizationRevoked<S = ::icr_webhooks::__private::CompactString> {
     /// The user who revoked their authorization.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for IcrAppAuthorizationRevoked<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for IcrAppAuthorizationRevoked<::icr_webhooks::__private::Text<'a>> {
     type Owned = IcrAppAuthorizationRevoked;
     fn into_owned(self) -> IcrAppAuthorizationRevoked {
         IcrAppAuthorizationRevoked {
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -419,7 +477,7 @@ for IcrAppAuthorizationRevoked<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Installation<S = ::icr_webhooks::CompactString> {
+pub struct Installation<S = ::icr_webhooks::__private::CompactString> {
     /// The organization the app is installed on.
     pub account: Organization<S>,
     /// Numeric identifier of the installed ICR App.
@@ -451,21 +509,24 @@ pub struct Installation<S = ::icr_webhooks::CompactString> {
     #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Installation<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Installation<::icr_webhooks::__private::Text<'a>> {
     type Owned = Installation;
     fn into_owned(self) -> Installation {
         Installation {
-            account: ::icr_webhooks::IntoOwned::into_owned(self.account),
+            account: ::icr_webhooks::__private::IntoOwned::into_owned(self.account),
             app_id: self.app_id,
-            app_slug: ::icr_webhooks::IntoOwned::into_owned(self.app_slug),
+            app_slug: ::icr_webhooks::__private::IntoOwned::into_owned(self.app_slug),
             created_at: self.created_at,
-            events: ::icr_webhooks::IntoOwned::into_owned(self.events),
+            events: ::icr_webhooks::__private::IntoOwned::into_owned(self.events),
             id: self.id,
             inventory_selection: self.inventory_selection,
-            node_id: ::icr_webhooks::IntoOwned::into_owned(self.node_id),
+            node_id: ::icr_webhooks::__private::IntoOwned::into_owned(self.node_id),
             permissions: self.permissions,
             suspended_at: self.suspended_at,
-            suspended_by: ::icr_webhooks::IntoOwned::into_owned(self.suspended_by),
+            suspended_by: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.suspended_by,
+            ),
             target_type: self.target_type,
             updated_at: self.updated_at,
         }
@@ -475,7 +536,7 @@ impl<'a> ::icr_webhooks::IntoOwned for Installation<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InstallationCreated<S = ::icr_webhooks::CompactString> {
+pub struct InstallationCreated<S = ::icr_webhooks::__private::CompactString> {
     /// The installation this event is about.
     pub installation: Installation<S>,
     /// The inventories the installation can see (created) or could see (deleted); may be empty.
@@ -486,14 +547,19 @@ pub struct InstallationCreated<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for InstallationCreated<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InstallationCreated<::icr_webhooks::__private::Text<'a>> {
     type Owned = InstallationCreated;
     fn into_owned(self) -> InstallationCreated {
         InstallationCreated {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventories: ::icr_webhooks::IntoOwned::into_owned(self.inventories),
-            requester: ::icr_webhooks::IntoOwned::into_owned(self.requester),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventories: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.inventories,
+            ),
+            requester: ::icr_webhooks::__private::IntoOwned::into_owned(self.requester),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -501,7 +567,7 @@ impl<'a> ::icr_webhooks::IntoOwned for InstallationCreated<::icr_webhooks::Text<
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InstallationDeleted<S = ::icr_webhooks::CompactString> {
+pub struct InstallationDeleted<S = ::icr_webhooks::__private::CompactString> {
     /// The installation this event is about.
     pub installation: Installation<S>,
     /// The inventories the installation can see (created) or could see (deleted); may be empty.
@@ -509,13 +575,18 @@ pub struct InstallationDeleted<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for InstallationDeleted<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InstallationDeleted<::icr_webhooks::__private::Text<'a>> {
     type Owned = InstallationDeleted;
     fn into_owned(self) -> InstallationDeleted {
         InstallationDeleted {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventories: ::icr_webhooks::IntoOwned::into_owned(self.inventories),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventories: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.inventories,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -523,7 +594,7 @@ impl<'a> ::icr_webhooks::IntoOwned for InstallationDeleted<::icr_webhooks::Text<
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InstallationInventoriesAdded<S = ::icr_webhooks::CompactString> {
+pub struct InstallationInventoriesAdded<S = ::icr_webhooks::__private::CompactString> {
     /// The installation this event is about.
     pub installation: Installation<S>,
     /// The inventories added to the installation; may be empty.
@@ -538,21 +609,23 @@ pub struct InstallationInventoriesAdded<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for InstallationInventoriesAdded<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InstallationInventoriesAdded<::icr_webhooks::__private::Text<'a>> {
     type Owned = InstallationInventoriesAdded;
     fn into_owned(self) -> InstallationInventoriesAdded {
         InstallationInventoriesAdded {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventories_added: ::icr_webhooks::IntoOwned::into_owned(
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventories_added: ::icr_webhooks::__private::IntoOwned::into_owned(
                 self.inventories_added,
             ),
-            inventories_removed: ::icr_webhooks::IntoOwned::into_owned(
+            inventories_removed: ::icr_webhooks::__private::IntoOwned::into_owned(
                 self.inventories_removed,
             ),
             inventory_selection: self.inventory_selection,
-            requester: ::icr_webhooks::IntoOwned::into_owned(self.requester),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            requester: ::icr_webhooks::__private::IntoOwned::into_owned(self.requester),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -560,7 +633,7 @@ for InstallationInventoriesAdded<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InstallationInventoriesRemoved<S = ::icr_webhooks::CompactString> {
+pub struct InstallationInventoriesRemoved<S = ::icr_webhooks::__private::CompactString> {
     /// The installation this event is about.
     pub installation: Installation<S>,
     /// The inventories added to the installation; may be empty.
@@ -575,21 +648,23 @@ pub struct InstallationInventoriesRemoved<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for InstallationInventoriesRemoved<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InstallationInventoriesRemoved<::icr_webhooks::__private::Text<'a>> {
     type Owned = InstallationInventoriesRemoved;
     fn into_owned(self) -> InstallationInventoriesRemoved {
         InstallationInventoriesRemoved {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventories_added: ::icr_webhooks::IntoOwned::into_owned(
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventories_added: ::icr_webhooks::__private::IntoOwned::into_owned(
                 self.inventories_added,
             ),
-            inventories_removed: ::icr_webhooks::IntoOwned::into_owned(
+            inventories_removed: ::icr_webhooks::__private::IntoOwned::into_owned(
                 self.inventories_removed,
             ),
             inventory_selection: self.inventory_selection,
-            requester: ::icr_webhooks::IntoOwned::into_owned(self.requester),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            requester: ::icr_webhooks::__private::IntoOwned::into_owned(self.requester),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -597,19 +672,23 @@ for InstallationInventoriesRemoved<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InstallationNewPermissionsAccepted<S = ::icr_webhooks::CompactString> {
+pub struct InstallationNewPermissionsAccepted<
+    S = ::icr_webhooks::__private::CompactString,
+> {
     /// The installation this event is about.
     pub installation: Installation<S>,
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for InstallationNewPermissionsAccepted<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InstallationNewPermissionsAccepted<::icr_webhooks::__private::Text<'a>> {
     type Owned = InstallationNewPermissionsAccepted;
     fn into_owned(self) -> InstallationNewPermissionsAccepted {
         InstallationNewPermissionsAccepted {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -671,18 +750,19 @@ pub struct InstallationPermissions {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InstallationRef<S = ::icr_webhooks::CompactString> {
+pub struct InstallationRef<S = ::icr_webhooks::__private::CompactString> {
     /// Numeric identifier of the installation.
     pub id: ::std::num::NonZeroU64,
     /// Opaque global identifier of this object; stable, but with no structure a receiver may rely on.
     pub node_id: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for InstallationRef<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InstallationRef<::icr_webhooks::__private::Text<'a>> {
     type Owned = InstallationRef;
     fn into_owned(self) -> InstallationRef {
         InstallationRef {
             id: self.id,
-            node_id: ::icr_webhooks::IntoOwned::into_owned(self.node_id),
+            node_id: ::icr_webhooks::__private::IntoOwned::into_owned(self.node_id),
         }
     }
 }
@@ -690,18 +770,21 @@ impl<'a> ::icr_webhooks::IntoOwned for InstallationRef<::icr_webhooks::Text<'a>>
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InstallationSuspend<S = ::icr_webhooks::CompactString> {
+pub struct InstallationSuspend<S = ::icr_webhooks::__private::CompactString> {
     /// The installation this event is about.
     pub installation: Installation<S>,
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for InstallationSuspend<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InstallationSuspend<::icr_webhooks::__private::Text<'a>> {
     type Owned = InstallationSuspend;
     fn into_owned(self) -> InstallationSuspend {
         InstallationSuspend {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -709,18 +792,21 @@ impl<'a> ::icr_webhooks::IntoOwned for InstallationSuspend<::icr_webhooks::Text<
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InstallationUnsuspend<S = ::icr_webhooks::CompactString> {
+pub struct InstallationUnsuspend<S = ::icr_webhooks::__private::CompactString> {
     /// The installation this event is about.
     pub installation: Installation<S>,
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for InstallationUnsuspend<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InstallationUnsuspend<::icr_webhooks::__private::Text<'a>> {
     type Owned = InstallationUnsuspend;
     fn into_owned(self) -> InstallationUnsuspend {
         InstallationUnsuspend {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -728,7 +814,7 @@ impl<'a> ::icr_webhooks::IntoOwned for InstallationUnsuspend<::icr_webhooks::Tex
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Inventory<S = ::icr_webhooks::CompactString> {
+pub struct Inventory<S = ::icr_webhooks::__private::CompactString> {
     /// Whether the inventory is archived.
     pub archived: bool,
     /// When the inventory was created (RFC 3339).
@@ -754,21 +840,22 @@ pub struct Inventory<S = ::icr_webhooks::CompactString> {
     /// Address of the inventory on ICR.
     pub url: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Inventory<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Inventory<::icr_webhooks::__private::Text<'a>> {
     type Owned = Inventory;
     fn into_owned(self) -> Inventory {
         Inventory {
             archived: self.archived,
             created_at: self.created_at,
             credit_balance: self.credit_balance,
-            full_name: ::icr_webhooks::IntoOwned::into_owned(self.full_name),
+            full_name: ::icr_webhooks::__private::IntoOwned::into_owned(self.full_name),
             id: self.id,
             kind: self.kind,
-            name: ::icr_webhooks::IntoOwned::into_owned(self.name),
-            node_id: ::icr_webhooks::IntoOwned::into_owned(self.node_id),
-            owner: ::icr_webhooks::IntoOwned::into_owned(self.owner),
+            name: ::icr_webhooks::__private::IntoOwned::into_owned(self.name),
+            node_id: ::icr_webhooks::__private::IntoOwned::into_owned(self.node_id),
+            owner: ::icr_webhooks::__private::IntoOwned::into_owned(self.owner),
             updated_at: self.updated_at,
-            url: ::icr_webhooks::IntoOwned::into_owned(self.url),
+            url: ::icr_webhooks::__private::IntoOwned::into_owned(self.url),
         }
     }
 }
@@ -776,7 +863,7 @@ impl<'a> ::icr_webhooks::IntoOwned for Inventory<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InventoryArchived<S = ::icr_webhooks::CompactString> {
+pub struct InventoryArchived<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The inventory the event is about.
@@ -786,14 +873,19 @@ pub struct InventoryArchived<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for InventoryArchived<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InventoryArchived<::icr_webhooks::__private::Text<'a>> {
     type Owned = InventoryArchived;
     fn into_owned(self) -> InventoryArchived {
         InventoryArchived {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -801,7 +893,7 @@ impl<'a> ::icr_webhooks::IntoOwned for InventoryArchived<::icr_webhooks::Text<'a
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InventoryCreated<S = ::icr_webhooks::CompactString> {
+pub struct InventoryCreated<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The inventory the event is about.
@@ -811,14 +903,19 @@ pub struct InventoryCreated<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for InventoryCreated<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InventoryCreated<::icr_webhooks::__private::Text<'a>> {
     type Owned = InventoryCreated;
     fn into_owned(self) -> InventoryCreated {
         InventoryCreated {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -826,7 +923,7 @@ impl<'a> ::icr_webhooks::IntoOwned for InventoryCreated<::icr_webhooks::Text<'a>
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InventoryDeleted<S = ::icr_webhooks::CompactString> {
+pub struct InventoryDeleted<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The inventory the event is about.
@@ -836,14 +933,19 @@ pub struct InventoryDeleted<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for InventoryDeleted<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InventoryDeleted<::icr_webhooks::__private::Text<'a>> {
     type Owned = InventoryDeleted;
     fn into_owned(self) -> InventoryDeleted {
         InventoryDeleted {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -851,7 +953,7 @@ impl<'a> ::icr_webhooks::IntoOwned for InventoryDeleted<::icr_webhooks::Text<'a>
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InventoryRef<S = ::icr_webhooks::CompactString> {
+pub struct InventoryRef<S = ::icr_webhooks::__private::CompactString> {
     /// The inventory's name prefixed with its owner's login: `<org login>/<name>`.
     pub full_name: S,
     /// Numeric identifier of the inventory.
@@ -861,14 +963,15 @@ pub struct InventoryRef<S = ::icr_webhooks::CompactString> {
     /// Opaque global identifier of this object; stable, but with no structure a receiver may rely on.
     pub node_id: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for InventoryRef<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InventoryRef<::icr_webhooks::__private::Text<'a>> {
     type Owned = InventoryRef;
     fn into_owned(self) -> InventoryRef {
         InventoryRef {
-            full_name: ::icr_webhooks::IntoOwned::into_owned(self.full_name),
+            full_name: ::icr_webhooks::__private::IntoOwned::into_owned(self.full_name),
             id: self.id,
-            name: ::icr_webhooks::IntoOwned::into_owned(self.name),
-            node_id: ::icr_webhooks::IntoOwned::into_owned(self.node_id),
+            name: ::icr_webhooks::__private::IntoOwned::into_owned(self.name),
+            node_id: ::icr_webhooks::__private::IntoOwned::into_owned(self.node_id),
         }
     }
 }
@@ -876,7 +979,7 @@ impl<'a> ::icr_webhooks::IntoOwned for InventoryRef<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InventoryRenamed<S = ::icr_webhooks::CompactString> {
+pub struct InventoryRenamed<S = ::icr_webhooks::__private::CompactString> {
     /// What changed: the inventory's previous name.
     pub changes: InventoryRenamedChanges<S>,
     /// The installation of the ICR App this delivery is for.
@@ -888,15 +991,20 @@ pub struct InventoryRenamed<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for InventoryRenamed<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InventoryRenamed<::icr_webhooks::__private::Text<'a>> {
     type Owned = InventoryRenamed;
     fn into_owned(self) -> InventoryRenamed {
         InventoryRenamed {
-            changes: ::icr_webhooks::IntoOwned::into_owned(self.changes),
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            changes: ::icr_webhooks::__private::IntoOwned::into_owned(self.changes),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -904,16 +1012,16 @@ impl<'a> ::icr_webhooks::IntoOwned for InventoryRenamed<::icr_webhooks::Text<'a>
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InventoryRenamedChanges<S = ::icr_webhooks::CompactString> {
+pub struct InventoryRenamedChanges<S = ::icr_webhooks::__private::CompactString> {
     /// The change to the name.
     pub name: InventoryRenamedChangesName<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for InventoryRenamedChanges<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InventoryRenamedChanges<::icr_webhooks::__private::Text<'a>> {
     type Owned = InventoryRenamedChanges;
     fn into_owned(self) -> InventoryRenamedChanges {
         InventoryRenamedChanges {
-            name: ::icr_webhooks::IntoOwned::into_owned(self.name),
+            name: ::icr_webhooks::__private::IntoOwned::into_owned(self.name),
         }
     }
 }
@@ -921,16 +1029,16 @@ for InventoryRenamedChanges<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InventoryRenamedChangesName<S = ::icr_webhooks::CompactString> {
+pub struct InventoryRenamedChangesName<S = ::icr_webhooks::__private::CompactString> {
     /// The name before the change.
     pub from: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for InventoryRenamedChangesName<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InventoryRenamedChangesName<::icr_webhooks::__private::Text<'a>> {
     type Owned = InventoryRenamedChangesName;
     fn into_owned(self) -> InventoryRenamedChangesName {
         InventoryRenamedChangesName {
-            from: ::icr_webhooks::IntoOwned::into_owned(self.from),
+            from: ::icr_webhooks::__private::IntoOwned::into_owned(self.from),
         }
     }
 }
@@ -938,7 +1046,7 @@ for InventoryRenamedChangesName<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct InventoryUnarchived<S = ::icr_webhooks::CompactString> {
+pub struct InventoryUnarchived<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The inventory the event is about.
@@ -948,14 +1056,19 @@ pub struct InventoryUnarchived<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for InventoryUnarchived<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InventoryUnarchived<::icr_webhooks::__private::Text<'a>> {
     type Owned = InventoryUnarchived;
     fn into_owned(self) -> InventoryUnarchived {
         InventoryUnarchived {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -963,7 +1076,7 @@ impl<'a> ::icr_webhooks::IntoOwned for InventoryUnarchived<::icr_webhooks::Text<
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Invitation<S = ::icr_webhooks::CompactString> {
+pub struct Invitation<S = ::icr_webhooks::__private::CompactString> {
     /// When the invitation was created (RFC 3339).
     #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -980,15 +1093,16 @@ pub struct Invitation<S = ::icr_webhooks::CompactString> {
     /// The role the invitee will have once they accept.
     pub role: Role,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Invitation<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Invitation<::icr_webhooks::__private::Text<'a>> {
     type Owned = Invitation;
     fn into_owned(self) -> Invitation {
         Invitation {
             created_at: self.created_at,
-            email: ::icr_webhooks::IntoOwned::into_owned(self.email),
+            email: ::icr_webhooks::__private::IntoOwned::into_owned(self.email),
             id: self.id,
-            inviter: ::icr_webhooks::IntoOwned::into_owned(self.inviter),
-            login: ::icr_webhooks::IntoOwned::into_owned(self.login),
+            inviter: ::icr_webhooks::__private::IntoOwned::into_owned(self.inviter),
+            login: ::icr_webhooks::__private::IntoOwned::into_owned(self.login),
             role: self.role,
         }
     }
@@ -997,7 +1111,7 @@ impl<'a> ::icr_webhooks::IntoOwned for Invitation<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Issuance<S = ::icr_webhooks::CompactString> {
+pub struct Issuance<S = ::icr_webhooks::__private::CompactString> {
     /// The credits issued, as blocks of serial numbers; at least one.
     pub blocks: ::std::vec::Vec<CreditBlock<S>>,
     /// Numeric identifier of the issuance.
@@ -1021,17 +1135,18 @@ pub struct Issuance<S = ::icr_webhooks::CompactString> {
     /// Whether the issuance stands or was revoked. ICR may add values.
     pub status: IssuanceStatus,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Issuance<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Issuance<::icr_webhooks::__private::Text<'a>> {
     type Owned = Issuance;
     fn into_owned(self) -> Issuance {
         Issuance {
-            blocks: ::icr_webhooks::IntoOwned::into_owned(self.blocks),
+            blocks: ::icr_webhooks::__private::IntoOwned::into_owned(self.blocks),
             id: self.id,
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
             issued_at: self.issued_at,
             monitoring_period: self.monitoring_period,
-            node_id: ::icr_webhooks::IntoOwned::into_owned(self.node_id),
-            project: ::icr_webhooks::IntoOwned::into_owned(self.project),
+            node_id: ::icr_webhooks::__private::IntoOwned::into_owned(self.node_id),
+            project: ::icr_webhooks::__private::IntoOwned::into_owned(self.project),
             quantity: self.quantity,
             revoked_at: self.revoked_at,
             status: self.status,
@@ -1051,7 +1166,7 @@ pub struct IssuanceMonitoringPeriod {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Membership<S = ::icr_webhooks::CompactString> {
+pub struct Membership<S = ::icr_webhooks::__private::CompactString> {
     /// The member's role in the organization.
     pub role: Role,
     /// Whether the membership is `active` or still `pending`. ICR may add values.
@@ -1059,13 +1174,14 @@ pub struct Membership<S = ::icr_webhooks::CompactString> {
     /// The member.
     pub user: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Membership<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Membership<::icr_webhooks::__private::Text<'a>> {
     type Owned = Membership;
     fn into_owned(self) -> Membership {
         Membership {
             role: self.role,
             state: self.state,
-            user: ::icr_webhooks::IntoOwned::into_owned(self.user),
+            user: ::icr_webhooks::__private::IntoOwned::into_owned(self.user),
         }
     }
 }
@@ -1073,7 +1189,7 @@ impl<'a> ::icr_webhooks::IntoOwned for Membership<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct MetaDeleted<S = ::icr_webhooks::CompactString> {
+pub struct MetaDeleted<S = ::icr_webhooks::__private::CompactString> {
     /// The deleted webhook.
     pub hook: Hook<S>,
     /// Numeric identifier of the deleted webhook.
@@ -1083,14 +1199,17 @@ pub struct MetaDeleted<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for MetaDeleted<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for MetaDeleted<::icr_webhooks::__private::Text<'a>> {
     type Owned = MetaDeleted;
     fn into_owned(self) -> MetaDeleted {
         MetaDeleted {
-            hook: ::icr_webhooks::IntoOwned::into_owned(self.hook),
+            hook: ::icr_webhooks::__private::IntoOwned::into_owned(self.hook),
             hook_id: self.hook_id,
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -1098,7 +1217,7 @@ impl<'a> ::icr_webhooks::IntoOwned for MetaDeleted<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Organization<S = ::icr_webhooks::CompactString> {
+pub struct Organization<S = ::icr_webhooks::__private::CompactString> {
     /// The organization's country as an ISO 3166-1 alpha-2 code in upper case (e.g. `FI`), or null when unknown.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
     pub country: ::std::option::Option<S>,
@@ -1114,16 +1233,17 @@ pub struct Organization<S = ::icr_webhooks::CompactString> {
     /// Address of the organization's page on ICR.
     pub url: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Organization<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Organization<::icr_webhooks::__private::Text<'a>> {
     type Owned = Organization;
     fn into_owned(self) -> Organization {
         Organization {
-            country: ::icr_webhooks::IntoOwned::into_owned(self.country),
+            country: ::icr_webhooks::__private::IntoOwned::into_owned(self.country),
             id: self.id,
-            login: ::icr_webhooks::IntoOwned::into_owned(self.login),
-            name: ::icr_webhooks::IntoOwned::into_owned(self.name),
-            node_id: ::icr_webhooks::IntoOwned::into_owned(self.node_id),
-            url: ::icr_webhooks::IntoOwned::into_owned(self.url),
+            login: ::icr_webhooks::__private::IntoOwned::into_owned(self.login),
+            name: ::icr_webhooks::__private::IntoOwned::into_owned(self.name),
+            node_id: ::icr_webhooks::__private::IntoOwned::into_owned(self.node_id),
+            url: ::icr_webhooks::__private::IntoOwned::into_owned(self.url),
         }
     }
 }
@@ -1131,7 +1251,7 @@ impl<'a> ::icr_webhooks::IntoOwned for Organization<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct OrganizationDeleted<S = ::icr_webhooks::CompactString> {
+pub struct OrganizationDeleted<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The organization the event is about.
@@ -1139,13 +1259,18 @@ pub struct OrganizationDeleted<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for OrganizationDeleted<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for OrganizationDeleted<::icr_webhooks::__private::Text<'a>> {
     type Owned = OrganizationDeleted;
     fn into_owned(self) -> OrganizationDeleted {
         OrganizationDeleted {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -1153,7 +1278,7 @@ impl<'a> ::icr_webhooks::IntoOwned for OrganizationDeleted<::icr_webhooks::Text<
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct OrganizationMemberAdded<S = ::icr_webhooks::CompactString> {
+pub struct OrganizationMemberAdded<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The membership that was added or removed.
@@ -1163,15 +1288,21 @@ pub struct OrganizationMemberAdded<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for OrganizationMemberAdded<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for OrganizationMemberAdded<::icr_webhooks::__private::Text<'a>> {
     type Owned = OrganizationMemberAdded;
     fn into_owned(self) -> OrganizationMemberAdded {
         OrganizationMemberAdded {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            membership: ::icr_webhooks::IntoOwned::into_owned(self.membership),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            membership: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.membership,
+            ),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -1179,7 +1310,7 @@ for OrganizationMemberAdded<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct OrganizationMemberInvited<S = ::icr_webhooks::CompactString> {
+pub struct OrganizationMemberInvited<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The invitation that was sent.
@@ -1189,15 +1320,21 @@ pub struct OrganizationMemberInvited<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for OrganizationMemberInvited<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for OrganizationMemberInvited<::icr_webhooks::__private::Text<'a>> {
     type Owned = OrganizationMemberInvited;
     fn into_owned(self) -> OrganizationMemberInvited {
         OrganizationMemberInvited {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            invitation: ::icr_webhooks::IntoOwned::into_owned(self.invitation),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            invitation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.invitation,
+            ),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -1205,7 +1342,7 @@ for OrganizationMemberInvited<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct OrganizationMemberRemoved<S = ::icr_webhooks::CompactString> {
+pub struct OrganizationMemberRemoved<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The membership that was added or removed.
@@ -1215,15 +1352,21 @@ pub struct OrganizationMemberRemoved<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for OrganizationMemberRemoved<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for OrganizationMemberRemoved<::icr_webhooks::__private::Text<'a>> {
     type Owned = OrganizationMemberRemoved;
     fn into_owned(self) -> OrganizationMemberRemoved {
         OrganizationMemberRemoved {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            membership: ::icr_webhooks::IntoOwned::into_owned(self.membership),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            membership: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.membership,
+            ),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -1231,7 +1374,7 @@ for OrganizationMemberRemoved<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct OrganizationRenamed<S = ::icr_webhooks::CompactString> {
+pub struct OrganizationRenamed<S = ::icr_webhooks::__private::CompactString> {
     /// What changed: the organization's previous login.
     pub changes: OrganizationRenamedChanges<S>,
     /// The installation of the ICR App this delivery is for.
@@ -1241,14 +1384,19 @@ pub struct OrganizationRenamed<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for OrganizationRenamed<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for OrganizationRenamed<::icr_webhooks::__private::Text<'a>> {
     type Owned = OrganizationRenamed;
     fn into_owned(self) -> OrganizationRenamed {
         OrganizationRenamed {
-            changes: ::icr_webhooks::IntoOwned::into_owned(self.changes),
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            changes: ::icr_webhooks::__private::IntoOwned::into_owned(self.changes),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -1256,16 +1404,16 @@ impl<'a> ::icr_webhooks::IntoOwned for OrganizationRenamed<::icr_webhooks::Text<
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct OrganizationRenamedChanges<S = ::icr_webhooks::CompactString> {
+pub struct OrganizationRenamedChanges<S = ::icr_webhooks::__private::CompactString> {
     /// The change to the login.
     pub login: OrganizationRenamedChangesLogin<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for OrganizationRenamedChanges<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for OrganizationRenamedChanges<::icr_webhooks::__private::Text<'a>> {
     type Owned = OrganizationRenamedChanges;
     fn into_owned(self) -> OrganizationRenamedChanges {
         OrganizationRenamedChanges {
-            login: ::icr_webhooks::IntoOwned::into_owned(self.login),
+            login: ::icr_webhooks::__private::IntoOwned::into_owned(self.login),
         }
     }
 }
@@ -1273,16 +1421,18 @@ for OrganizationRenamedChanges<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct OrganizationRenamedChangesLogin<S = ::icr_webhooks::CompactString> {
+pub struct OrganizationRenamedChangesLogin<
+    S = ::icr_webhooks::__private::CompactString,
+> {
     /// The login before the change.
     pub from: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for OrganizationRenamedChangesLogin<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for OrganizationRenamedChangesLogin<::icr_webhooks::__private::Text<'a>> {
     type Owned = OrganizationRenamedChangesLogin;
     fn into_owned(self) -> OrganizationRenamedChangesLogin {
         OrganizationRenamedChangesLogin {
-            from: ::icr_webhooks::IntoOwned::into_owned(self.from),
+            from: ::icr_webhooks::__private::IntoOwned::into_owned(self.from),
         }
     }
 }
@@ -1290,7 +1440,7 @@ for OrganizationRenamedChangesLogin<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct PingEvent<S = ::icr_webhooks::CompactString> {
+pub struct PingEvent<S = ::icr_webhooks::__private::CompactString> {
     /// The webhook that was created or changed.
     pub hook: Hook<S>,
     /// Numeric identifier of the webhook that was created or changed.
@@ -1305,14 +1455,15 @@ pub struct PingEvent<S = ::icr_webhooks::CompactString> {
     /// A short saying; carries no meaning.
     pub zen: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for PingEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for PingEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = PingEvent;
     fn into_owned(self) -> PingEvent {
         PingEvent {
-            hook: ::icr_webhooks::IntoOwned::into_owned(self.hook),
+            hook: ::icr_webhooks::__private::IntoOwned::into_owned(self.hook),
             hook_id: self.hook_id,
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
-            zen: ::icr_webhooks::IntoOwned::into_owned(self.zen),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
+            zen: ::icr_webhooks::__private::IntoOwned::into_owned(self.zen),
         }
     }
 }
@@ -1320,7 +1471,7 @@ impl<'a> ::icr_webhooks::IntoOwned for PingEvent<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Project<S = ::icr_webhooks::CompactString> {
+pub struct Project<S = ::icr_webhooks::__private::CompactString> {
     /// The project's sector. ICR may add values.
     pub category: ProjectCategory,
     /// The country the project is in, as an ISO 3166-1 alpha-2 code in upper case (e.g. `FI`).
@@ -1348,24 +1499,27 @@ pub struct Project<S = ::icr_webhooks::CompactString> {
     /// Address of the project on ICR.
     pub url: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Project<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Project<::icr_webhooks::__private::Text<'a>> {
     type Owned = Project;
     fn into_owned(self) -> Project {
         Project {
             category: self.category,
-            country: ::icr_webhooks::IntoOwned::into_owned(self.country),
+            country: ::icr_webhooks::__private::IntoOwned::into_owned(self.country),
             created_at: self.created_at,
-            developer: ::icr_webhooks::IntoOwned::into_owned(self.developer),
+            developer: ::icr_webhooks::__private::IntoOwned::into_owned(self.developer),
             id: self.id,
-            methodology: ::icr_webhooks::IntoOwned::into_owned(self.methodology),
-            name: ::icr_webhooks::IntoOwned::into_owned(self.name),
-            node_id: ::icr_webhooks::IntoOwned::into_owned(self.node_id),
-            registry_reference: ::icr_webhooks::IntoOwned::into_owned(
+            methodology: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.methodology,
+            ),
+            name: ::icr_webhooks::__private::IntoOwned::into_owned(self.name),
+            node_id: ::icr_webhooks::__private::IntoOwned::into_owned(self.node_id),
+            registry_reference: ::icr_webhooks::__private::IntoOwned::into_owned(
                 self.registry_reference,
             ),
             status: self.status,
             updated_at: self.updated_at,
-            url: ::icr_webhooks::IntoOwned::into_owned(self.url),
+            url: ::icr_webhooks::__private::IntoOwned::into_owned(self.url),
         }
     }
 }
@@ -1373,7 +1527,7 @@ impl<'a> ::icr_webhooks::IntoOwned for Project<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct ProjectCompleted<S = ::icr_webhooks::CompactString> {
+pub struct ProjectCompleted<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The project's developer.
@@ -1383,14 +1537,19 @@ pub struct ProjectCompleted<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for ProjectCompleted<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for ProjectCompleted<::icr_webhooks::__private::Text<'a>> {
     type Owned = ProjectCompleted;
     fn into_owned(self) -> ProjectCompleted {
         ProjectCompleted {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            project: ::icr_webhooks::IntoOwned::into_owned(self.project),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            project: ::icr_webhooks::__private::IntoOwned::into_owned(self.project),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -1398,7 +1557,7 @@ impl<'a> ::icr_webhooks::IntoOwned for ProjectCompleted<::icr_webhooks::Text<'a>
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct ProjectRef<S = ::icr_webhooks::CompactString> {
+pub struct ProjectRef<S = ::icr_webhooks::__private::CompactString> {
     /// The country the project is in, as an ISO 3166-1 alpha-2 code in upper case (e.g. `FI`).
     pub country: S,
     /// Numeric identifier of the project.
@@ -1408,14 +1567,15 @@ pub struct ProjectRef<S = ::icr_webhooks::CompactString> {
     /// The project's reference in the ICR registry, e.g. `ICR-P-0042`.
     pub registry_reference: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for ProjectRef<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for ProjectRef<::icr_webhooks::__private::Text<'a>> {
     type Owned = ProjectRef;
     fn into_owned(self) -> ProjectRef {
         ProjectRef {
-            country: ::icr_webhooks::IntoOwned::into_owned(self.country),
+            country: ::icr_webhooks::__private::IntoOwned::into_owned(self.country),
             id: self.id,
-            name: ::icr_webhooks::IntoOwned::into_owned(self.name),
-            registry_reference: ::icr_webhooks::IntoOwned::into_owned(
+            name: ::icr_webhooks::__private::IntoOwned::into_owned(self.name),
+            registry_reference: ::icr_webhooks::__private::IntoOwned::into_owned(
                 self.registry_reference,
             ),
         }
@@ -1425,7 +1585,7 @@ impl<'a> ::icr_webhooks::IntoOwned for ProjectRef<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct ProjectRegistered<S = ::icr_webhooks::CompactString> {
+pub struct ProjectRegistered<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The project's developer.
@@ -1435,14 +1595,19 @@ pub struct ProjectRegistered<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for ProjectRegistered<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for ProjectRegistered<::icr_webhooks::__private::Text<'a>> {
     type Owned = ProjectRegistered;
     fn into_owned(self) -> ProjectRegistered {
         ProjectRegistered {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            project: ::icr_webhooks::IntoOwned::into_owned(self.project),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            project: ::icr_webhooks::__private::IntoOwned::into_owned(self.project),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -1450,7 +1615,7 @@ impl<'a> ::icr_webhooks::IntoOwned for ProjectRegistered<::icr_webhooks::Text<'a
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct ProjectReinstated<S = ::icr_webhooks::CompactString> {
+pub struct ProjectReinstated<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The project's developer.
@@ -1460,14 +1625,19 @@ pub struct ProjectReinstated<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for ProjectReinstated<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for ProjectReinstated<::icr_webhooks::__private::Text<'a>> {
     type Owned = ProjectReinstated;
     fn into_owned(self) -> ProjectReinstated {
         ProjectReinstated {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            project: ::icr_webhooks::IntoOwned::into_owned(self.project),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            project: ::icr_webhooks::__private::IntoOwned::into_owned(self.project),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -1475,7 +1645,7 @@ impl<'a> ::icr_webhooks::IntoOwned for ProjectReinstated<::icr_webhooks::Text<'a
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct ProjectSuspended<S = ::icr_webhooks::CompactString> {
+pub struct ProjectSuspended<S = ::icr_webhooks::__private::CompactString> {
     /// The installation of the ICR App this delivery is for.
     pub installation: InstallationRef<S>,
     /// The project's developer.
@@ -1485,14 +1655,19 @@ pub struct ProjectSuspended<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for ProjectSuspended<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for ProjectSuspended<::icr_webhooks::__private::Text<'a>> {
     type Owned = ProjectSuspended;
     fn into_owned(self) -> ProjectSuspended {
         ProjectSuspended {
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            project: ::icr_webhooks::IntoOwned::into_owned(self.project),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            project: ::icr_webhooks::__private::IntoOwned::into_owned(self.project),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -1500,10 +1675,10 @@ impl<'a> ::icr_webhooks::IntoOwned for ProjectSuspended<::icr_webhooks::Text<'a>
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct ProjectUpdated<S = ::icr_webhooks::CompactString> {
+pub struct ProjectUpdated<S = ::icr_webhooks::__private::CompactString> {
     /// What changed: each key the name of a Project field that changed, each value its previous value.
     pub changes: ::std::collections::BTreeMap<
-        ::icr_webhooks::CompactString,
+        ::icr_webhooks::__private::CompactString,
         ProjectUpdatedChangesValue,
     >,
     /// The installation of the ICR App this delivery is for.
@@ -1515,15 +1690,20 @@ pub struct ProjectUpdated<S = ::icr_webhooks::CompactString> {
     /// The user who triggered the event.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for ProjectUpdated<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for ProjectUpdated<::icr_webhooks::__private::Text<'a>> {
     type Owned = ProjectUpdated;
     fn into_owned(self) -> ProjectUpdated {
         ProjectUpdated {
             changes: self.changes,
-            installation: ::icr_webhooks::IntoOwned::into_owned(self.installation),
-            organization: ::icr_webhooks::IntoOwned::into_owned(self.organization),
-            project: ::icr_webhooks::IntoOwned::into_owned(self.project),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            installation: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.installation,
+            ),
+            organization: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.organization,
+            ),
+            project: ::icr_webhooks::__private::IntoOwned::into_owned(self.project),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -1538,7 +1718,7 @@ pub struct ProjectUpdatedChangesValue {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Retirement<S = ::icr_webhooks::CompactString> {
+pub struct Retirement<S = ::icr_webhooks::__private::CompactString> {
     /// The party on whose behalf the credits are retired.
     pub beneficiary: RetirementBeneficiary<S>,
     /// The credits retired, as blocks of serial numbers; at least one.
@@ -1569,19 +1749,24 @@ pub struct Retirement<S = ::icr_webhooks::CompactString> {
     /// Where the retirement stands. ICR may add values.
     pub status: RetirementStatus,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Retirement<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Retirement<::icr_webhooks::__private::Text<'a>> {
     type Owned = Retirement;
     fn into_owned(self) -> Retirement {
         Retirement {
-            beneficiary: ::icr_webhooks::IntoOwned::into_owned(self.beneficiary),
-            blocks: ::icr_webhooks::IntoOwned::into_owned(self.blocks),
-            certificate_url: ::icr_webhooks::IntoOwned::into_owned(self.certificate_url),
+            beneficiary: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.beneficiary,
+            ),
+            blocks: ::icr_webhooks::__private::IntoOwned::into_owned(self.blocks),
+            certificate_url: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.certificate_url,
+            ),
             completed_at: self.completed_at,
             created_at: self.created_at,
             id: self.id,
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
-            node_id: ::icr_webhooks::IntoOwned::into_owned(self.node_id),
-            purpose: ::icr_webhooks::IntoOwned::into_owned(self.purpose),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
+            node_id: ::icr_webhooks::__private::IntoOwned::into_owned(self.node_id),
+            purpose: ::icr_webhooks::__private::IntoOwned::into_owned(self.purpose),
             quantity: self.quantity,
             reporting_year: self.reporting_year,
             status: self.status,
@@ -1592,19 +1777,20 @@ impl<'a> ::icr_webhooks::IntoOwned for Retirement<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct RetirementBeneficiary<S = ::icr_webhooks::CompactString> {
+pub struct RetirementBeneficiary<S = ::icr_webhooks::__private::CompactString> {
     /// The beneficiary's country as an ISO 3166-1 alpha-2 code in upper case, or null.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
     pub country: ::std::option::Option<S>,
     /// The beneficiary's name.
     pub name: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for RetirementBeneficiary<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for RetirementBeneficiary<::icr_webhooks::__private::Text<'a>> {
     type Owned = RetirementBeneficiary;
     fn into_owned(self) -> RetirementBeneficiary {
         RetirementBeneficiary {
-            country: ::icr_webhooks::IntoOwned::into_owned(self.country),
-            name: ::icr_webhooks::IntoOwned::into_owned(self.name),
+            country: ::icr_webhooks::__private::IntoOwned::into_owned(self.country),
+            name: ::icr_webhooks::__private::IntoOwned::into_owned(self.name),
         }
     }
 }
@@ -1612,7 +1798,7 @@ impl<'a> ::icr_webhooks::IntoOwned for RetirementBeneficiary<::icr_webhooks::Tex
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Transfer<S = ::icr_webhooks::CompactString> {
+pub struct Transfer<S = ::icr_webhooks::__private::CompactString> {
     /// The credits transferred, as blocks of serial numbers; at least one.
     pub blocks: ::std::vec::Vec<CreditBlock<S>>,
     /// When the transfer completed (RFC 3339), or null when it has not completed.
@@ -1642,20 +1828,25 @@ pub struct Transfer<S = ::icr_webhooks::CompactString> {
     #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Transfer<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Transfer<::icr_webhooks::__private::Text<'a>> {
     type Owned = Transfer;
     fn into_owned(self) -> Transfer {
         Transfer {
-            blocks: ::icr_webhooks::IntoOwned::into_owned(self.blocks),
+            blocks: ::icr_webhooks::__private::IntoOwned::into_owned(self.blocks),
             completed_at: self.completed_at,
             created_at: self.created_at,
-            destination: ::icr_webhooks::IntoOwned::into_owned(self.destination),
+            destination: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.destination,
+            ),
             id: self.id,
-            initiated_by: ::icr_webhooks::IntoOwned::into_owned(self.initiated_by),
-            memo: ::icr_webhooks::IntoOwned::into_owned(self.memo),
-            node_id: ::icr_webhooks::IntoOwned::into_owned(self.node_id),
+            initiated_by: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.initiated_by,
+            ),
+            memo: ::icr_webhooks::__private::IntoOwned::into_owned(self.memo),
+            node_id: ::icr_webhooks::__private::IntoOwned::into_owned(self.node_id),
             quantity: self.quantity,
-            source: ::icr_webhooks::IntoOwned::into_owned(self.source),
+            source: ::icr_webhooks::__private::IntoOwned::into_owned(self.source),
             status: self.status,
             updated_at: self.updated_at,
         }
@@ -1665,21 +1856,25 @@ impl<'a> ::icr_webhooks::IntoOwned for Transfer<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct TransferDestinationExternalRegistry<S = ::icr_webhooks::CompactString> {
+pub struct TransferDestinationExternalRegistry<
+    S = ::icr_webhooks::__private::CompactString,
+> {
     /// The receiving account's reference on the other registry.
     pub account_reference: S,
     /// The name of the other registry.
     pub registry_name: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for TransferDestinationExternalRegistry<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for TransferDestinationExternalRegistry<::icr_webhooks::__private::Text<'a>> {
     type Owned = TransferDestinationExternalRegistry;
     fn into_owned(self) -> TransferDestinationExternalRegistry {
         TransferDestinationExternalRegistry {
-            account_reference: ::icr_webhooks::IntoOwned::into_owned(
+            account_reference: ::icr_webhooks::__private::IntoOwned::into_owned(
                 self.account_reference,
             ),
-            registry_name: ::icr_webhooks::IntoOwned::into_owned(self.registry_name),
+            registry_name: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.registry_name,
+            ),
         }
     }
 }
@@ -1687,16 +1882,16 @@ for TransferDestinationExternalRegistry<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct TransferDestinationInventory<S = ::icr_webhooks::CompactString> {
+pub struct TransferDestinationInventory<S = ::icr_webhooks::__private::CompactString> {
     /// The inventory on ICR that receives the credits.
     pub inventory: InventoryRef<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for TransferDestinationInventory<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for TransferDestinationInventory<::icr_webhooks::__private::Text<'a>> {
     type Owned = TransferDestinationInventory;
     fn into_owned(self) -> TransferDestinationInventory {
         TransferDestinationInventory {
-            inventory: ::icr_webhooks::IntoOwned::into_owned(self.inventory),
+            inventory: ::icr_webhooks::__private::IntoOwned::into_owned(self.inventory),
         }
     }
 }
@@ -1704,7 +1899,7 @@ for TransferDestinationInventory<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct User<S = ::icr_webhooks::CompactString> {
+pub struct User<S = ::icr_webhooks::__private::CompactString> {
     /// Numeric identifier of the user.
     pub id: ::std::num::NonZeroU64,
     /// The user's handle on ICR.
@@ -1720,16 +1915,17 @@ pub struct User<S = ::icr_webhooks::CompactString> {
     /// Address of the user's page on ICR.
     pub url: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for User<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for User<::icr_webhooks::__private::Text<'a>> {
     type Owned = User;
     fn into_owned(self) -> User {
         User {
             id: self.id,
-            login: ::icr_webhooks::IntoOwned::into_owned(self.login),
-            name: ::icr_webhooks::IntoOwned::into_owned(self.name),
-            node_id: ::icr_webhooks::IntoOwned::into_owned(self.node_id),
+            login: ::icr_webhooks::__private::IntoOwned::into_owned(self.login),
+            name: ::icr_webhooks::__private::IntoOwned::into_owned(self.name),
+            node_id: ::icr_webhooks::__private::IntoOwned::into_owned(self.node_id),
             type_: self.type_,
-            url: ::icr_webhooks::IntoOwned::into_owned(self.url),
+            url: ::icr_webhooks::__private::IntoOwned::into_owned(self.url),
         }
     }
 }

@@ -5,7 +5,7 @@ use super::*;
 /// Activity on an issuance of credits.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum CreditIssuanceEvent<S = ::icr_webhooks::CompactString> {
+pub enum CreditIssuanceEvent<S = ::icr_webhooks::__private::CompactString> {
     /// Credits were issued from a project into an inventory.
     Issued(::std::boxed::Box<CreditIssuanceIssued<S>>),
     /// An issuance was revoked.
@@ -51,23 +51,23 @@ impl CreditIssuanceEvent {
     /// only the keys before it are held).
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object, lack a string `action`, or do not fit the
     /// type of a known action.
     pub fn from_slice(
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_issuance")
     }
 }
-impl<'a> CreditIssuanceEvent<::icr_webhooks::Text<'a>> {
+impl<'a> CreditIssuanceEvent<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
     ///
     /// # Errors
     /// As [`from_slice`](#name::from_slice).
     pub fn from_slice_borrowed(
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_issuance")
     }
 }
@@ -145,15 +145,20 @@ for CreditIssuanceEvent<S> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for CreditIssuanceEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditIssuanceEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditIssuanceEvent;
     fn into_owned(self) -> CreditIssuanceEvent {
         match self {
             Self::Issued(v) => {
-                CreditIssuanceEvent::Issued(::icr_webhooks::IntoOwned::into_owned(v))
+                CreditIssuanceEvent::Issued(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Revoked(v) => {
-                CreditIssuanceEvent::Revoked(::icr_webhooks::IntoOwned::into_owned(v))
+                CreditIssuanceEvent::Revoked(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Unknown { action, raw } => {
                 CreditIssuanceEvent::Unknown {
@@ -167,7 +172,7 @@ impl<'a> ::icr_webhooks::IntoOwned for CreditIssuanceEvent<::icr_webhooks::Text<
 /// Activity on a retirement of credits.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum CreditRetirementEvent<S = ::icr_webhooks::CompactString> {
+pub enum CreditRetirementEvent<S = ::icr_webhooks::__private::CompactString> {
     /// A retirement was requested.
     Requested(::std::boxed::Box<CreditRetirementRequested<S>>),
     /// A retirement completed: the credits are out of circulation and the certificate is available.
@@ -216,23 +221,23 @@ impl CreditRetirementEvent {
     /// only the keys before it are held).
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object, lack a string `action`, or do not fit the
     /// type of a known action.
     pub fn from_slice(
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_retirement")
     }
 }
-impl<'a> CreditRetirementEvent<::icr_webhooks::Text<'a>> {
+impl<'a> CreditRetirementEvent<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
     ///
     /// # Errors
     /// As [`from_slice`](#name::from_slice).
     pub fn from_slice_borrowed(
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_retirement")
     }
 }
@@ -322,22 +327,25 @@ for CreditRetirementEvent<S> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for CreditRetirementEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditRetirementEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditRetirementEvent;
     fn into_owned(self) -> CreditRetirementEvent {
         match self {
             Self::Requested(v) => {
                 CreditRetirementEvent::Requested(
-                    ::icr_webhooks::IntoOwned::into_owned(v),
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
                 )
             }
             Self::Completed(v) => {
                 CreditRetirementEvent::Completed(
-                    ::icr_webhooks::IntoOwned::into_owned(v),
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
                 )
             }
             Self::Rejected(v) => {
-                CreditRetirementEvent::Rejected(::icr_webhooks::IntoOwned::into_owned(v))
+                CreditRetirementEvent::Rejected(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Unknown { action, raw } => {
                 CreditRetirementEvent::Unknown {
@@ -351,7 +359,7 @@ impl<'a> ::icr_webhooks::IntoOwned for CreditRetirementEvent<::icr_webhooks::Tex
 /// Activity on a transfer of credits out of an inventory. `inventory` is the source inventory.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum CreditTransferEvent<S = ::icr_webhooks::CompactString> {
+pub enum CreditTransferEvent<S = ::icr_webhooks::__private::CompactString> {
     /// A transfer was initiated; it is pending.
     Created(::std::boxed::Box<CreditTransferCreated<S>>),
     /// A transfer completed: the credits reached their destination.
@@ -412,23 +420,23 @@ impl CreditTransferEvent {
     /// only the keys before it are held).
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object, lack a string `action`, or do not fit the
     /// type of a known action.
     pub fn from_slice(
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_transfer")
     }
 }
-impl<'a> CreditTransferEvent<::icr_webhooks::Text<'a>> {
+impl<'a> CreditTransferEvent<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
     ///
     /// # Errors
     /// As [`from_slice`](#name::from_slice).
     pub fn from_slice_borrowed(
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "credit_transfer")
     }
 }
@@ -542,24 +550,35 @@ for CreditTransferEvent<S> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for CreditTransferEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for CreditTransferEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = CreditTransferEvent;
     fn into_owned(self) -> CreditTransferEvent {
         match self {
             Self::Created(v) => {
-                CreditTransferEvent::Created(::icr_webhooks::IntoOwned::into_owned(v))
+                CreditTransferEvent::Created(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Completed(v) => {
-                CreditTransferEvent::Completed(::icr_webhooks::IntoOwned::into_owned(v))
+                CreditTransferEvent::Completed(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Rejected(v) => {
-                CreditTransferEvent::Rejected(::icr_webhooks::IntoOwned::into_owned(v))
+                CreditTransferEvent::Rejected(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Cancelled(v) => {
-                CreditTransferEvent::Cancelled(::icr_webhooks::IntoOwned::into_owned(v))
+                CreditTransferEvent::Cancelled(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Reversed(v) => {
-                CreditTransferEvent::Reversed(::icr_webhooks::IntoOwned::into_owned(v))
+                CreditTransferEvent::Reversed(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Unknown { action, raw } => {
                 CreditTransferEvent::Unknown {
@@ -573,7 +592,7 @@ impl<'a> ::icr_webhooks::IntoOwned for CreditTransferEvent<::icr_webhooks::Text<
 /// A user's authorization of the ICR App changed. Delivered to every app whatever it subscribes to.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum IcrAppAuthorizationEvent<S = ::icr_webhooks::CompactString> {
+pub enum IcrAppAuthorizationEvent<S = ::icr_webhooks::__private::CompactString> {
     /// A user revoked their authorization of the ICR App.
     Revoked(::std::boxed::Box<IcrAppAuthorizationRevoked<S>>),
     /// An `action` this version does not know, with the whole JSON object (the `action` included).
@@ -616,23 +635,23 @@ impl IcrAppAuthorizationEvent {
     /// only the keys before it are held).
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object, lack a string `action`, or do not fit the
     /// type of a known action.
     pub fn from_slice(
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "icr_app_authorization")
     }
 }
-impl<'a> IcrAppAuthorizationEvent<::icr_webhooks::Text<'a>> {
+impl<'a> IcrAppAuthorizationEvent<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
     ///
     /// # Errors
     /// As [`from_slice`](#name::from_slice).
     pub fn from_slice_borrowed(
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "icr_app_authorization")
     }
 }
@@ -700,14 +719,14 @@ for IcrAppAuthorizationEvent<S> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for IcrAppAuthorizationEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for IcrAppAuthorizationEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = IcrAppAuthorizationEvent;
     fn into_owned(self) -> IcrAppAuthorizationEvent {
         match self {
             Self::Revoked(v) => {
                 IcrAppAuthorizationEvent::Revoked(
-                    ::icr_webhooks::IntoOwned::into_owned(v),
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
                 )
             }
             Self::Unknown { action, raw } => {
@@ -722,7 +741,7 @@ for IcrAppAuthorizationEvent<::icr_webhooks::Text<'a>> {
 /// Activity on an installation of the ICR App: created, deleted, suspended, unsuspended or given new permissions. Delivered to every app whatever it subscribes to.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum InstallationEvent<S = ::icr_webhooks::CompactString> {
+pub enum InstallationEvent<S = ::icr_webhooks::__private::CompactString> {
     /// The ICR App was installed on an organization.
     Created(::std::boxed::Box<InstallationCreated<S>>),
     /// The ICR App was uninstalled from an organization.
@@ -783,23 +802,23 @@ impl InstallationEvent {
     /// only the keys before it are held).
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object, lack a string `action`, or do not fit the
     /// type of a known action.
     pub fn from_slice(
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "installation")
     }
 }
-impl<'a> InstallationEvent<::icr_webhooks::Text<'a>> {
+impl<'a> InstallationEvent<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
     ///
     /// # Errors
     /// As [`from_slice`](#name::from_slice).
     pub fn from_slice_borrowed(
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "installation")
     }
 }
@@ -924,25 +943,34 @@ for InstallationEvent<S> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for InstallationEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InstallationEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = InstallationEvent;
     fn into_owned(self) -> InstallationEvent {
         match self {
             Self::Created(v) => {
-                InstallationEvent::Created(::icr_webhooks::IntoOwned::into_owned(v))
+                InstallationEvent::Created(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Deleted(v) => {
-                InstallationEvent::Deleted(::icr_webhooks::IntoOwned::into_owned(v))
+                InstallationEvent::Deleted(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Suspend(v) => {
-                InstallationEvent::Suspend(::icr_webhooks::IntoOwned::into_owned(v))
+                InstallationEvent::Suspend(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Unsuspend(v) => {
-                InstallationEvent::Unsuspend(::icr_webhooks::IntoOwned::into_owned(v))
+                InstallationEvent::Unsuspend(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::NewPermissionsAccepted(v) => {
                 InstallationEvent::NewPermissionsAccepted(
-                    ::icr_webhooks::IntoOwned::into_owned(v),
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
                 )
             }
             Self::Unknown { action, raw } => {
@@ -957,7 +985,7 @@ impl<'a> ::icr_webhooks::IntoOwned for InstallationEvent<::icr_webhooks::Text<'a
 /// The set of inventories an installation may see changed. Delivered to every app whatever it subscribes to.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum InstallationInventoriesEvent<S = ::icr_webhooks::CompactString> {
+pub enum InstallationInventoriesEvent<S = ::icr_webhooks::__private::CompactString> {
     /// Inventories were added to the installation's selection.
     Added(::std::boxed::Box<InstallationInventoriesAdded<S>>),
     /// Inventories were removed from the installation's selection.
@@ -1003,23 +1031,23 @@ impl InstallationInventoriesEvent {
     /// only the keys before it are held).
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object, lack a string `action`, or do not fit the
     /// type of a known action.
     pub fn from_slice(
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "installation_inventories")
     }
 }
-impl<'a> InstallationInventoriesEvent<::icr_webhooks::Text<'a>> {
+impl<'a> InstallationInventoriesEvent<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
     ///
     /// # Errors
     /// As [`from_slice`](#name::from_slice).
     pub fn from_slice_borrowed(
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "installation_inventories")
     }
 }
@@ -1101,19 +1129,19 @@ for InstallationInventoriesEvent<S> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for InstallationInventoriesEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InstallationInventoriesEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = InstallationInventoriesEvent;
     fn into_owned(self) -> InstallationInventoriesEvent {
         match self {
             Self::Added(v) => {
                 InstallationInventoriesEvent::Added(
-                    ::icr_webhooks::IntoOwned::into_owned(v),
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
                 )
             }
             Self::Removed(v) => {
                 InstallationInventoriesEvent::Removed(
-                    ::icr_webhooks::IntoOwned::into_owned(v),
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
                 )
             }
             Self::Unknown { action, raw } => {
@@ -1128,7 +1156,7 @@ for InstallationInventoriesEvent<::icr_webhooks::Text<'a>> {
 /// Activity on an inventory: created, renamed, archived, unarchived or deleted.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum InventoryEvent<S = ::icr_webhooks::CompactString> {
+pub enum InventoryEvent<S = ::icr_webhooks::__private::CompactString> {
     /// An inventory was created.
     Created(::std::boxed::Box<InventoryCreated<S>>),
     /// An inventory was renamed.
@@ -1189,23 +1217,23 @@ impl InventoryEvent {
     /// only the keys before it are held).
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object, lack a string `action`, or do not fit the
     /// type of a known action.
     pub fn from_slice(
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "inventory")
     }
 }
-impl<'a> InventoryEvent<::icr_webhooks::Text<'a>> {
+impl<'a> InventoryEvent<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
     ///
     /// # Errors
     /// As [`from_slice`](#name::from_slice).
     pub fn from_slice_borrowed(
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "inventory")
     }
 }
@@ -1318,24 +1346,35 @@ impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de> for InventoryE
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for InventoryEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for InventoryEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = InventoryEvent;
     fn into_owned(self) -> InventoryEvent {
         match self {
             Self::Created(v) => {
-                InventoryEvent::Created(::icr_webhooks::IntoOwned::into_owned(v))
+                InventoryEvent::Created(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Renamed(v) => {
-                InventoryEvent::Renamed(::icr_webhooks::IntoOwned::into_owned(v))
+                InventoryEvent::Renamed(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Archived(v) => {
-                InventoryEvent::Archived(::icr_webhooks::IntoOwned::into_owned(v))
+                InventoryEvent::Archived(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Unarchived(v) => {
-                InventoryEvent::Unarchived(::icr_webhooks::IntoOwned::into_owned(v))
+                InventoryEvent::Unarchived(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Deleted(v) => {
-                InventoryEvent::Deleted(::icr_webhooks::IntoOwned::into_owned(v))
+                InventoryEvent::Deleted(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Unknown { action, raw } => {
                 InventoryEvent::Unknown {
@@ -1349,7 +1388,7 @@ impl<'a> ::icr_webhooks::IntoOwned for InventoryEvent<::icr_webhooks::Text<'a>> 
 /// Activity on the webhook itself. Delivered to every app whatever it subscribes to.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum MetaEvent<S = ::icr_webhooks::CompactString> {
+pub enum MetaEvent<S = ::icr_webhooks::__private::CompactString> {
     /// The webhook was deleted; this is its last delivery.
     Deleted(::std::boxed::Box<MetaDeleted<S>>),
     /// An `action` this version does not know, with the whole JSON object (the `action` included).
@@ -1392,23 +1431,23 @@ impl MetaEvent {
     /// only the keys before it are held).
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object, lack a string `action`, or do not fit the
     /// type of a known action.
     pub fn from_slice(
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "meta")
     }
 }
-impl<'a> MetaEvent<::icr_webhooks::Text<'a>> {
+impl<'a> MetaEvent<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
     ///
     /// # Errors
     /// As [`from_slice`](#name::from_slice).
     pub fn from_slice_borrowed(
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "meta")
     }
 }
@@ -1473,12 +1512,13 @@ impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de> for MetaEvent<
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for MetaEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for MetaEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = MetaEvent;
     fn into_owned(self) -> MetaEvent {
         match self {
             Self::Deleted(v) => {
-                MetaEvent::Deleted(::icr_webhooks::IntoOwned::into_owned(v))
+                MetaEvent::Deleted(::icr_webhooks::__private::IntoOwned::into_owned(v))
             }
             Self::Unknown { action, raw } => MetaEvent::Unknown { action, raw },
         }
@@ -1487,7 +1527,7 @@ impl<'a> ::icr_webhooks::IntoOwned for MetaEvent<::icr_webhooks::Text<'a>> {
 /// Activity on an organization and its members.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum OrganizationEvent<S = ::icr_webhooks::CompactString> {
+pub enum OrganizationEvent<S = ::icr_webhooks::__private::CompactString> {
     /// A user joined the organization.
     MemberAdded(::std::boxed::Box<OrganizationMemberAdded<S>>),
     /// A user was removed from the organization.
@@ -1548,23 +1588,23 @@ impl OrganizationEvent {
     /// only the keys before it are held).
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object, lack a string `action`, or do not fit the
     /// type of a known action.
     pub fn from_slice(
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "organization")
     }
 }
-impl<'a> OrganizationEvent<::icr_webhooks::Text<'a>> {
+impl<'a> OrganizationEvent<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
     ///
     /// # Errors
     /// As [`from_slice`](#name::from_slice).
     pub fn from_slice_borrowed(
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "organization")
     }
 }
@@ -1687,28 +1727,35 @@ for OrganizationEvent<S> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for OrganizationEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for OrganizationEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = OrganizationEvent;
     fn into_owned(self) -> OrganizationEvent {
         match self {
             Self::MemberAdded(v) => {
-                OrganizationEvent::MemberAdded(::icr_webhooks::IntoOwned::into_owned(v))
+                OrganizationEvent::MemberAdded(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::MemberRemoved(v) => {
                 OrganizationEvent::MemberRemoved(
-                    ::icr_webhooks::IntoOwned::into_owned(v),
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
                 )
             }
             Self::MemberInvited(v) => {
                 OrganizationEvent::MemberInvited(
-                    ::icr_webhooks::IntoOwned::into_owned(v),
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
                 )
             }
             Self::Renamed(v) => {
-                OrganizationEvent::Renamed(::icr_webhooks::IntoOwned::into_owned(v))
+                OrganizationEvent::Renamed(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Deleted(v) => {
-                OrganizationEvent::Deleted(::icr_webhooks::IntoOwned::into_owned(v))
+                OrganizationEvent::Deleted(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Unknown { action, raw } => {
                 OrganizationEvent::Unknown {
@@ -1722,7 +1769,7 @@ impl<'a> ::icr_webhooks::IntoOwned for OrganizationEvent<::icr_webhooks::Text<'a
 /// Activity on a project. `organization` is the project's developer.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum ProjectEvent<S = ::icr_webhooks::CompactString> {
+pub enum ProjectEvent<S = ::icr_webhooks::__private::CompactString> {
     /// A project was registered.
     Registered(::std::boxed::Box<ProjectRegistered<S>>),
     /// A project's details changed.
@@ -1783,23 +1830,23 @@ impl ProjectEvent {
     /// only the keys before it are held).
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object, lack a string `action`, or do not fit the
     /// type of a known action.
     pub fn from_slice(
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "project")
     }
 }
-impl<'a> ProjectEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ProjectEvent<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
     ///
     /// # Errors
     /// As [`from_slice`](#name::from_slice).
     pub fn from_slice_borrowed(
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "project")
     }
 }
@@ -1920,24 +1967,35 @@ impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de> for ProjectEve
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for ProjectEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for ProjectEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = ProjectEvent;
     fn into_owned(self) -> ProjectEvent {
         match self {
             Self::Registered(v) => {
-                ProjectEvent::Registered(::icr_webhooks::IntoOwned::into_owned(v))
+                ProjectEvent::Registered(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Updated(v) => {
-                ProjectEvent::Updated(::icr_webhooks::IntoOwned::into_owned(v))
+                ProjectEvent::Updated(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Suspended(v) => {
-                ProjectEvent::Suspended(::icr_webhooks::IntoOwned::into_owned(v))
+                ProjectEvent::Suspended(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Reinstated(v) => {
-                ProjectEvent::Reinstated(::icr_webhooks::IntoOwned::into_owned(v))
+                ProjectEvent::Reinstated(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Completed(v) => {
-                ProjectEvent::Completed(::icr_webhooks::IntoOwned::into_owned(v))
+                ProjectEvent::Completed(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Unknown { action, raw } => {
                 ProjectEvent::Unknown {
@@ -1951,7 +2009,7 @@ impl<'a> ::icr_webhooks::IntoOwned for ProjectEvent<::icr_webhooks::Text<'a>> {
 /// Where a transfer sends its credits: an inventory on ICR or an account on another registry, told apart by `kind`. ICR may add kinds; a receiver keeps a destination of an unknown kind as an unknown one, with its JSON.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum TransferDestination<S = ::icr_webhooks::CompactString> {
+pub enum TransferDestination<S = ::icr_webhooks::__private::CompactString> {
     /// An inventory on ICR.
     Inventory(TransferDestinationInventory<S>),
     /// An account on another registry.
@@ -2070,16 +2128,19 @@ for TransferDestination<S> {
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for TransferDestination<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for TransferDestination<::icr_webhooks::__private::Text<'a>> {
     type Owned = TransferDestination;
     fn into_owned(self) -> TransferDestination {
         match self {
             Self::Inventory(v) => {
-                TransferDestination::Inventory(::icr_webhooks::IntoOwned::into_owned(v))
+                TransferDestination::Inventory(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::ExternalRegistry(v) => {
                 TransferDestination::ExternalRegistry(
-                    ::icr_webhooks::IntoOwned::into_owned(v),
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
                 )
             }
             Self::Unknown { kind, raw } => {

@@ -3,19 +3,19 @@
 //! completed or given back, and lets a duplicate that arrives meanwhile in
 //! the same process wait for the outcome.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
+use super::claimed::{Claimed, Local, Pending, Settled};
 use super::{
-    Begin, DEFAULT_DUPLICATE_WAIT, DEFAULT_LEASE, DeliveryKey, DeliveryStore, Lease, MemoryStore,
+    DEFAULT_DUPLICATE_WAIT, DEFAULT_LEASE, DeliveryKey, DeliveryStore, Lease, MemoryStore,
     StoreError, Token,
 };
-use crate::DeliveryId;
+use crate::headers::DeliveryId;
 
 /// Exactly-once processing over a [`DeliveryStore`]: a [`Claim`] for a new
 /// delivery, and a way for a duplicate that arrives while the first copy is
@@ -24,7 +24,7 @@ use crate::DeliveryId;
 /// Cheap to clone; share one per store and process. Several processes
 /// share a database store ([`sqlite`](super::sqlite),
 /// [`postgres`](super::postgres)): a delivery being processed by another
-/// process is [`Claimed::Elsewhere`] (answer 409: ICR's redelivery finds it
+/// process is [`Claimed::InProgress`] with no `settled` future (answer 409: ICR's redelivery finds it
 /// done or free), and a process that died holding a claim loses it when its
 /// lease runs out ([`with_lease`](Self::with_lease)).
 ///
@@ -64,62 +64,6 @@ pub struct ExactlyOnce {
     local: Arc<Local>,
     wait: Duration,
     lease: Duration,
-}
-
-/// The keys being claimed or held through one [`ExactlyOnce`], each with
-/// the wakers of the requests waiting for it.
-#[derive(Default)]
-struct Local {
-    claimed: Mutex<HashMap<DeliveryKey, Vec<Waker>>>,
-}
-
-impl Local {
-    fn lock(&self) -> MutexGuard<'_, HashMap<DeliveryKey, Vec<Waker>>> {
-        self.claimed.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Forgets the claim of `key` and wakes whoever waits for it.
-    fn settle(&self, key: &DeliveryKey) {
-        let waiting = self.lock().remove(key);
-        for waker in waiting.into_iter().flatten() {
-            waker.wake();
-        }
-    }
-}
-
-/// Settles a key's local entry unless disarmed: a claim attempt cancelled
-/// while it awaited the store leaves nobody waiting forever.
-struct Pending<'a> {
-    local: &'a Local,
-    key: &'a DeliveryKey,
-    armed: bool,
-}
-
-impl Drop for Pending<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.local.settle(self.key);
-        }
-    }
-}
-
-/// What [`ExactlyOnce::claim`] found.
-#[derive(Debug)]
-#[must_use]
-pub enum Claimed {
-    /// Not processed yet: process it, then [`complete`](Claim::complete)
-    /// the claim; dropping it instead gives it back.
-    New(Claim),
-    /// Processed already: acknowledge it (2xx) without processing.
-    Done,
-    /// Being claimed or processed by another request through the same
-    /// [`ExactlyOnce`]: the future resolves when that one is settled, and
-    /// claiming again then tells how it went.
-    InProgress(Settled),
-    /// Being processed, but not through this [`ExactlyOnce`] (another
-    /// process sharing the store, or an inbox worker): nothing here can
-    /// tell when it ends.
-    Elsewhere,
 }
 
 impl ExactlyOnce {
@@ -185,17 +129,17 @@ impl ExactlyOnce {
     /// # Errors
     /// [`StoreError::Backend`] when the store failed: answer 503, so that
     /// the delivery is redelivered.
-    pub async fn claim(&self, key: &DeliveryKey) -> Result<Claimed, StoreError> {
+    pub async fn claim(&self, key: &DeliveryKey) -> Result<Claimed<Claim>, StoreError> {
         {
             // A key claimed or held here is in `claimed` from before the
             // store is asked until the claim is settled: a duplicate then
             // waits for it rather than asking the store in between.
             let mut claimed = self.local.lock();
             if claimed.contains_key(key) {
-                return Ok(Claimed::InProgress(Settled {
-                    key: key.clone(),
-                    local: Arc::clone(&self.local),
-                }));
+                return Ok(Claimed::InProgress {
+                    expires: None,
+                    settled: Some(Settled::new(key.clone(), Arc::clone(&self.local))),
+                });
             }
             claimed.insert(key.clone(), Vec::new());
         }
@@ -204,9 +148,8 @@ impl ExactlyOnce {
             key,
             armed: true,
         };
-        let begin = self.store.begin(key, self.lease).await?;
-        match begin {
-            Begin::New(lease) => {
+        match self.store.claim(key, self.lease).await? {
+            Claimed::New(lease) => {
                 pending.armed = false;
                 Ok(Claimed::New(Claim {
                     key: key.clone(),
@@ -216,8 +159,8 @@ impl ExactlyOnce {
                     settled: false,
                 }))
             }
-            Begin::Done => Ok(Claimed::Done),
-            Begin::InProgress { .. } => Ok(Claimed::Elsewhere),
+            Claimed::Done => Ok(Claimed::Done),
+            Claimed::InProgress { expires, .. } => Ok(Claimed::elsewhere(expires)),
         }
     }
 
@@ -225,8 +168,9 @@ impl ExactlyOnce {
     /// it, waits for that one to settle and claims again, until `give_up`
     /// resolves (a timer of your runtime).
     ///
-    /// The result is never [`Claimed::InProgress`] unless `give_up`
-    /// resolved first. The processing that failed hands over: the waiting
+    /// The result is [`Claimed::InProgress`] with a `settled` future only
+    /// when `give_up` resolved first; held by another process (`settled:
+    /// None`), it comes back at once. The processing that failed hands over: the waiting
     /// duplicate gets [`Claimed::New`] and processes the delivery itself.
     ///
     /// # Errors
@@ -235,11 +179,14 @@ impl ExactlyOnce {
         &self,
         key: &DeliveryKey,
         give_up: impl Future<Output = ()>,
-    ) -> Result<Claimed, StoreError> {
+    ) -> Result<Claimed<Claim>, StoreError> {
         let mut give_up = std::pin::pin!(give_up);
         loop {
-            let mut settled = match self.claim(key).await? {
-                Claimed::InProgress(settled) => settled,
+            let (expires, mut settled) = match self.claim(key).await? {
+                Claimed::InProgress {
+                    expires,
+                    settled: Some(settled),
+                } => (expires, settled),
                 other => return Ok(other),
             };
             let gave_up = std::future::poll_fn(|cx| {
@@ -253,7 +200,10 @@ impl ExactlyOnce {
             })
             .await;
             if gave_up {
-                return Ok(Claimed::InProgress(settled));
+                return Ok(Claimed::InProgress {
+                    expires,
+                    settled: Some(settled),
+                });
             }
         }
     }
@@ -407,36 +357,5 @@ impl fmt::Debug for Claim {
             .field("key", &self.key)
             .field("lease", &self.lease)
             .finish()
-    }
-}
-
-/// Resolves when a claim in progress through the same [`ExactlyOnce`] is
-/// completed or given back; then claim again to see which.
-#[must_use = "futures do nothing unless awaited"]
-pub struct Settled {
-    key: DeliveryKey,
-    local: Arc<Local>,
-}
-
-impl Future for Settled {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut claimed = self.local.lock();
-        match claimed.get_mut(&self.key) {
-            None => Poll::Ready(()),
-            Some(wakers) => {
-                if !wakers.iter().any(|waker| waker.will_wake(cx.waker())) {
-                    wakers.push(cx.waker().clone());
-                }
-                Poll::Pending
-            }
-        }
-    }
-}
-
-impl fmt::Debug for Settled {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settled").field("key", &self.key).finish()
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! | state | meaning | next |
 //! | --- | --- | --- |
-//! | *unknown* (no row) or [`State::Free`] | nobody holds it | [`begin`](DeliveryStore::begin) claims it |
+//! | *unknown* (no row) or [`State::Free`] | nobody holds it | [`claim`](DeliveryStore::claim) claims it |
 //! | [`State::Pending`] | accepted into the inbox, waiting for a worker (or for its retry time) | a worker claims it |
 //! | [`State::Active`] | claimed, under a lease with a fencing [`Token`] | `complete`, `abort`, `fail`, or the lease runs out |
 //! | [`State::Done`] | processed | forgotten after the retention window |
@@ -34,6 +34,7 @@
 //! completion is committed. Give such calls the delivery's GUID as their
 //! idempotency key.
 
+mod claimed;
 mod clock;
 mod exactly_once;
 mod inbox;
@@ -53,12 +54,13 @@ use std::time::Duration;
 
 pub use clock::Clock;
 pub(crate) use clock::{duration_millis, from_millis, to_millis, to_millis_ceil};
-pub use exactly_once::{Claim, Claimed, ExactlyOnce, Settled};
+pub use claimed::{Claimed, Settled};
+pub use exactly_once::{Claim, ExactlyOnce};
 pub use inbox::{AcceptError, Handler, Inbox, InboxBuilder, Job, RetryPolicy, Workers};
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 pub use store::{DeliveryStore, ListFilter, StoreError, StoreFuture};
 pub use types::{
-    Accepted, Begin, ClaimedJob, DeliveryKey, Lease, Purge, Purged, Record, Retention, State,
+    Accepted, ClaimedJob, DeliveryKey, Lease, Purge, Purged, Record, Retention, State,
     Stats, StoredDelivery, Token,
 };
 

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use super::{DeliveryKey, ListFilter, Record, State, StoreError, StoredDelivery, from_millis};
-use crate::DeliveryId;
+use crate::headers::DeliveryId;
 
 /// The version of the tables this crate creates and reads. A database at a
 /// newer version is refused ([`StoreError::SchemaTooNew`]); an older one is

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::{
-    Accepted, Begin, ClaimedJob, DeliveryKey, Purge, Purged, Record, State, Stats, StoredDelivery,
+    Accepted, Claimed, ClaimedJob, Lease, DeliveryKey, Purge, Purged, Record, State, Stats, StoredDelivery,
     Token,
 };
-use crate::DeliveryId;
+use crate::headers::DeliveryId;
 
 /// The future a [`DeliveryStore`] call returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -73,7 +73,7 @@ impl StoreError {
 /// Every call is atomic and async (a database store never blocks the
 /// caller's thread). Two groups of calls:
 ///
-/// - *process, then answer* ([`ExactlyOnce`]): [`begin`](Self::begin)
+/// - *process, then answer* ([`ExactlyOnce`]): [`claim`](Self::claim)
 ///   claims a key, then [`complete`](Self::complete) marks it done or
 ///   [`abort`](Self::abort) gives it back.
 /// - *accept, then process* ([`Inbox`]): [`accept`](Self::accept) writes a
@@ -97,7 +97,7 @@ pub trait DeliveryStore: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the database fails.
-    fn begin<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Begin>;
+    fn claim<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Claimed<Lease>>;
 
     /// Extends the claim `token` on `key` to `lease` from now, and says until
     /// when it holds.
@@ -216,8 +216,8 @@ pub enum ListFilter {
 macro_rules! forward_store {
     ($($ty:ty),*) => {$(
         impl<T: DeliveryStore + ?Sized> DeliveryStore for $ty {
-            fn begin<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Begin> {
-                (**self).begin(key, lease)
+            fn claim<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Claimed<Lease>> {
+                (**self).claim(key, lease)
             }
             fn renew<'a>(&'a self, key: &'a DeliveryKey, token: Token, lease: Duration) -> StoreFuture<'a, SystemTime> {
                 (**self).renew(key, token, lease)

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::DEFAULT_RETENTION;
-use crate::DeliveryId;
+use crate::receive::DeliveryId;
 
 /// Which delivery: the webhook that sent it (`X-ICR-Hook-ID`, `0` when the
 /// header is absent) and its GUID (`X-ICR-Delivery`). One store can serve
@@ -60,27 +60,6 @@ pub struct Lease {
     /// When the lease runs out (by the store's clock); until then the
     /// claim is the holder's alone.
     pub expires: SystemTime,
-}
-
-/// Where a delivery stands, as
-/// [`DeliveryStore::begin`](super::DeliveryStore::begin) found it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Begin {
-    /// Not processed, and not held by anyone (or its holder's lease ran
-    /// out): it is now claimed under this lease. Process it, then
-    /// [`complete`](super::DeliveryStore::complete) or
-    /// [`abort`](super::DeliveryStore::abort).
-    New(Lease),
-    /// Held by another attempt (or waiting in the inbox) until `expires`.
-    InProgress {
-        /// When the other attempt's lease runs out; `None` for a delivery
-        /// waiting in the inbox for a worker.
-        expires: Option<SystemTime>,
-    },
-    /// Processed already (or given up as dead by the inbox): acknowledge it,
-    /// do not process it again.
-    Done,
 }
 
 /// What [`DeliveryStore::accept`](super::DeliveryStore::accept) did with a

@@ -3,7 +3,7 @@
 //! every value it quotes from the body removed, so that an error never
 //! carries the body's contents.
 
-use crate::ParseError;
+use crate::parse::ParseError;
 
 pub(super) fn classify(
     error: serde_json::Error,

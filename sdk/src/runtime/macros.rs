@@ -118,7 +118,7 @@ macro_rules! __open_enum {
     };
 }
 
-/// Implements [`EventPayload`](crate::EventPayload) and `From<payload> for
+/// Implements [`EventPayload`](crate::catalogue::EventPayload) and `From<payload> for
 /// Event` for a generated payload type: `whole` for the payload of a whole
 /// event (`boxed` when `Event` holds it in a `Box`), `action` for the payload
 /// of one action, boxed in its union.
@@ -126,7 +126,7 @@ macro_rules! __open_enum {
 #[macro_export]
 macro_rules! __event_payload {
     (whole $event:ident::$variant:ident($payload:ident), $name:literal) => {
-        impl $crate::EventPayload<$event> for $payload {
+        impl $crate::__private::EventPayload<$event> for $payload {
             const EVENT: &'static str = $name;
             const ACTION: ::std::option::Option<&'static str> = ::std::option::Option::None;
             fn from_event(event: $event) -> ::std::result::Result<Self, $event> {
@@ -143,7 +143,7 @@ macro_rules! __event_payload {
         }
     };
     (boxed $event:ident::$variant:ident($payload:ident), $name:literal) => {
-        impl $crate::EventPayload<$event> for $payload {
+        impl $crate::__private::EventPayload<$event> for $payload {
             const EVENT: &'static str = $name;
             const ACTION: ::std::option::Option<&'static str> = ::std::option::Option::None;
             fn from_event(event: $event) -> ::std::result::Result<Self, $event> {
@@ -160,7 +160,7 @@ macro_rules! __event_payload {
         }
     };
     (action $event:ident::$variant:ident($union:ident::$action:ident($payload:ident)), $name:literal, $value:literal) => {
-        impl $crate::EventPayload<$event> for $payload {
+        impl $crate::__private::EventPayload<$event> for $payload {
             const EVENT: &'static str = $name;
             const ACTION: ::std::option::Option<&'static str> = ::std::option::Option::Some($value);
             fn from_event(event: $event) -> ::std::result::Result<Self, $event> {

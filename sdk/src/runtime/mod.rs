@@ -32,7 +32,7 @@ pub(crate) mod support {
         name: &'static str,
         actions: &'static [&'static str],
         description: &'static str,
-    ) -> crate::EventSpec {
-        crate::EventSpec::new(name, actions, description)
+    ) -> crate::catalogue::EventSpec {
+        crate::catalogue::EventSpec::new(name, actions, description)
     }
 }

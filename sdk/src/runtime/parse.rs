@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::explain::classify;
 use super::probe::probe_tag;
 use super::tagged::TaggedUnion;
-use crate::ParseError;
+use crate::parse::ParseError;
 
 /// The body as text: JSON is UTF-8, and checking the whole body once is
 /// much cheaper than serde_json checking every string of it in turn.

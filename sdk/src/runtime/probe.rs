@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use super::explain::classify;
 use super::text::Text;
-use crate::ParseError;
+use crate::parse::ParseError;
 
 /// Reads the string value of the top-level property `tag` without building
 /// the document: every other value is skipped. Used on error paths, to name

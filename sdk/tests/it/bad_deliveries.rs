@@ -778,10 +778,10 @@ fn unsigned_receiver() {
 fn lower_level_calls_agree_with_receive() {
     let receiver = receiver();
     let wire = Wire::transfer_completed();
-    assert_eq!(receiver.verify(&wire.headers, &wire.body), Ok(()));
+    assert_eq!(receiver.verify_size_and_signature(&wire.headers, &wire.body), Ok(()));
     let tampered = wire.clone().body(b"{}".to_vec());
     assert_eq!(
-        receiver.verify(&tampered.headers, &tampered.body),
+        receiver.verify_size_and_signature(&tampered.headers, &tampered.body),
         Err(ReceiveError::SignatureMismatch)
     );
     let signature = wire.get(header::SIGNATURE_256).unwrap();
@@ -831,7 +831,7 @@ fn check_then_borrowed_parse_points_into_the_payload() {
         Wire::transfer_completed(),
         Wire::form("credit_transfer", &Wire::transfer_completed().body),
     ] {
-        let info = receiver.check(&wire.headers, wire.body.clone()).unwrap();
+        let info = receiver.receive_unparsed(&wire.headers, wire.body.clone()).unwrap();
         let received = receiver.receive(&wire.headers, wire.body.clone()).unwrap();
         assert_eq!(info.id, received.info.id);
         assert_eq!(info.event_name, "credit_transfer");
@@ -855,7 +855,7 @@ fn check_then_borrowed_parse_points_into_the_payload() {
     let tampered = Wire::transfer_completed().body(b"{}".to_vec());
     assert_eq!(
         receiver
-            .check(&tampered.headers, tampered.body.clone())
+            .receive_unparsed(&tampered.headers, tampered.body.clone())
             .unwrap_err(),
         ReceiveError::SignatureMismatch
     );
@@ -863,7 +863,7 @@ fn check_then_borrowed_parse_points_into_the_payload() {
     // `receive` does.
     let broken = Wire::json("credit_transfer", b"{\"action\":".to_vec());
     let info = receiver
-        .check(&broken.headers, broken.body.clone())
+        .receive_unparsed(&broken.headers, broken.body.clone())
         .unwrap();
     assert_eq!(
         info.parse_borrowed().unwrap_err(),
@@ -903,7 +903,7 @@ fn optional_fields_refuse_null() {
             }
         );
         assert_eq!(error.status().as_u16(), 400);
-        let info = receiver.check(&wire.headers, wire.body.clone()).unwrap();
+        let info = receiver.receive_unparsed(&wire.headers, wire.body.clone()).unwrap();
         assert_eq!(
             info.parse_borrowed().unwrap_err(),
             error,

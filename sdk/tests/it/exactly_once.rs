@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use icr_webhooks::once::{Clock, DEFAULT_LEASE, DeliveryKey};
-use icr_webhooks::{Begin, Claimed, DeliveryStore, ExactlyOnce, MemoryStore, header};
+use icr_webhooks::{Claimed, Claimed, DeliveryStore, ExactlyOnce, MemoryStore, header};
 
 use crate::axum_loopback::{runtime, send};
 use crate::server::{Options, drain, start};
@@ -186,7 +186,7 @@ fn a_claim_held_by_another_process_is_answered_409_without_waiting() {
         let mut server = start(Options::new(Arc::clone(&shared))).await;
         let key = DeliveryKey::new(Some(60021), GUID.parse().unwrap());
         // Another process sharing the store has claimed the delivery.
-        let Begin::New(lease) = shared.begin(&key, DEFAULT_LEASE).await.unwrap() else {
+        let Claimed::New(lease) = shared.claim(&key, DEFAULT_LEASE).await.unwrap() else {
             panic!("not new");
         };
         let started = Instant::now();

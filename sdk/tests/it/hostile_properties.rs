@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use icr_webhooks::once::{Clock, DeliveryKey, StoreError, Token};
 
 use icr_webhooks::{
-    Begin, ContentType, Delivery, DeliveryId, DeliveryStore, Event, MemoryStore, ReceiveError,
+    Claimed, ContentType, Delivery, DeliveryId, DeliveryStore, Event, MemoryStore, ReceiveError,
     Receiver, Secret, Signature, header,
 };
 use proptest::prelude::*;
@@ -446,11 +446,11 @@ proptest! {
             // Every check but the parse, then the borrowed parse: the same
             // outcome.
             let borrowed = receiver
-                .check(&headers, body.clone())
+                .receive_unparsed(&headers, body.clone())
                 .and_then(|info| info.parse_borrowed().map(icr_webhooks::Event::into_owned));
             prop_assert_eq!(borrowed, want);
             // The first two checks alone.
-            let verified = receiver.verify(&headers, &body);
+            let verified = receiver.verify_size_and_signature(&headers, &body);
             let want_verified = if body.len() as u64 > LIMIT {
                 Err(ReceiveError::BodyTooLarge { limit: LIMIT })
             } else if is_signed {
@@ -595,7 +595,7 @@ mod over_axum {
 /// One operation on a store.
 #[derive(Debug, Clone)]
 enum Op {
-    Begin(u8),
+    Claim(u8),
     Complete(u8),
     Abort(u8),
     Wait(u16),
@@ -603,7 +603,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..12_u8).prop_map(Op::Begin),
+        4 => (0..12_u8).prop_map(Op::Claim),
         2 => (0..12_u8).prop_map(Op::Complete),
         1 => (0..12_u8).prop_map(Op::Abort),
         1 => (0..120_u16).prop_map(Op::Wait),
@@ -696,13 +696,13 @@ proptest! {
         for op in ops {
             let t = *now.lock().unwrap();
             match op {
-                Op::Begin(id) => {
+                Op::Claim(id) => {
                     model.expire(t, window);
-                    let begin = runtime.block_on(store.begin(&key(id), LEASE)).unwrap();
+                    let begin = runtime.block_on(store.claim(&key(id), LEASE)).unwrap();
                     match (model.kind(id), begin) {
-                        (Some(Kind::Done), Begin::Done) => {}
-                        (Some(Kind::Active(_)), Begin::InProgress { expires: Some(_) }) => {}
-                        (None | Some(Kind::Free), Begin::New(lease)) => {
+                        (Some(Kind::Done), Claimed::Done) => {}
+                        (Some(Kind::Active(_)), Claimed::InProgress { expires: Some(_), .. }) => {}
+                        (None | Some(Kind::Free), Claimed::New(lease)) => {
                             model.touch(id, Kind::Active(lease.token), t, capacity);
                         }
                         (want, got) => prop_assert!(false, "{op:?}: model {want:?}, store {got:?}"),

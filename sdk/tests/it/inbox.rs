@@ -19,7 +19,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use icr_webhooks::once::{
-    AcceptError, Accepted, Begin, ClaimedJob, DeliveryKey, DeliveryStore, Inbox, Job, ListFilter,
+    AcceptError, Accepted, Claimed, ClaimedJob, DeliveryKey, DeliveryStore, Inbox, Job, ListFilter,
     MemoryStore, Purge, Purged, Record, RetryPolicy, State, Stats, StoreError, StoreFuture,
     StoredDelivery, Token,
 };
@@ -690,8 +690,8 @@ struct FailingCompletes {
 }
 
 impl DeliveryStore for FailingCompletes {
-    fn begin<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Begin> {
-        self.inner.begin(key, lease)
+    fn claim<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Claimed<Lease>> {
+        self.inner.claim(key, lease)
     }
     fn renew<'a>(
         &'a self,

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use icr_webhooks::DeliveryId;
 use icr_webhooks::once::{
-    Accepted, Begin, ClaimedJob, DeliveryKey, DeliveryStore, ListFilter, Purge, Purged, Record,
+    Accepted, Claimed, ClaimedJob, DeliveryKey, DeliveryStore, ListFilter, Purge, Purged, Record,
     State, Stats, StoreError, StoredDelivery, Token,
 };
 use proptest::prelude::*;
@@ -57,9 +57,9 @@ where
     });
 }
 
-fn new_lease(begin: Begin) -> icr_webhooks::once::Lease {
+fn new_lease(begin: Claimed<Lease>) -> icr_webhooks::once::Lease {
     match begin {
-        Begin::New(lease) => lease,
+        Claimed::New(lease) => lease,
         other => panic!("expected a new claim, got {other:?}"),
     }
 }
@@ -69,21 +69,21 @@ fn begin_complete_and_abort_with_fencing_tokens() {
     on_every_backend("claims", |opened| async move {
         let store = &opened.store;
         let now = opened.clock.now();
-        let first = new_lease(store.begin(&key(1), LEASE).await.unwrap());
+        let first = new_lease(store.claim(&key(1), LEASE).await.unwrap());
         assert_eq!(first.expires, now + LEASE);
         assert_eq!(
-            store.begin(&key(1), LEASE).await.unwrap(),
-            Begin::InProgress {
+            store.claim(&key(1), LEASE).await.unwrap(),
+            Claimed::InProgress {
                 expires: Some(now + LEASE)
             }
         );
         // Another key is independent; the same GUID of another hook too.
         let other_hook = DeliveryKey::new(Some(7), key(1).id);
-        let second = new_lease(store.begin(&other_hook, LEASE).await.unwrap());
+        let second = new_lease(store.claim(&other_hook, LEASE).await.unwrap());
         assert!(second.token > first.token, "tokens grow");
         // Given back: free, claimed again under a larger token.
         store.abort(&key(1), first.token).await.unwrap();
-        let third = new_lease(store.begin(&key(1), LEASE).await.unwrap());
+        let third = new_lease(store.claim(&key(1), LEASE).await.unwrap());
         assert!(third.token > second.token);
         // The stale token changes nothing.
         for stale in [
@@ -94,13 +94,13 @@ fn begin_complete_and_abort_with_fencing_tokens() {
             assert!(matches!(stale, Err(StoreError::Fenced)), "{stale:?}");
         }
         store.complete(&key(1), third.token).await.unwrap();
-        assert_eq!(store.begin(&key(1), LEASE).await.unwrap(), Begin::Done);
+        assert_eq!(store.claim(&key(1), LEASE).await.unwrap(), Claimed::Done);
         // Settled: even the right token is refused now.
         let again = store.complete(&key(1), third.token).await;
         assert!(matches!(again, Err(StoreError::Fenced)), "{again:?}");
         let abort = store.abort(&key(1), third.token).await;
         assert!(matches!(abort, Err(StoreError::Fenced)), "{abort:?}");
-        assert_eq!(store.begin(&key(1), LEASE).await.unwrap(), Begin::Done);
+        assert_eq!(store.claim(&key(1), LEASE).await.unwrap(), Claimed::Done);
         let stats = store.stats().await.unwrap();
         assert_eq!((stats.done, stats.active), (1, 1));
     });
@@ -113,14 +113,14 @@ fn many_tasks_claiming_one_guid_get_one_claim() {
             let tasks: Vec<_> = (0..32)
                 .map(|_| {
                     let store = Arc::clone(&opened.store);
-                    tokio::spawn(async move { store.begin(&key(round), LEASE).await.unwrap() })
+                    tokio::spawn(async move { store.claim(&key(round), LEASE).await.unwrap() })
                 })
                 .collect();
             let mut new = 0;
             for task in tasks {
                 match task.await.unwrap() {
-                    Begin::New(_) => new += 1,
-                    Begin::InProgress { expires: Some(_) } => {}
+                    Claimed::New(_) => new += 1,
+                    Claimed::InProgress { expires: Some(_), .. } => {}
                     other => panic!("unexpected {other:?}"),
                 }
             }
@@ -134,7 +134,7 @@ fn a_lease_that_runs_out_is_taken_over_and_the_late_holder_is_refused() {
     on_every_backend("lease", |opened| async move {
         let store = &opened.store;
         let clock = &opened.clock;
-        let old = new_lease(store.begin(&key(1), Duration::from_secs(10)).await.unwrap());
+        let old = new_lease(store.claim(&key(1), Duration::from_secs(10)).await.unwrap());
         clock.advance(Duration::from_secs(5));
         // Renewed: 10 s from now.
         let renewed = store
@@ -144,8 +144,8 @@ fn a_lease_that_runs_out_is_taken_over_and_the_late_holder_is_refused() {
         assert_eq!(renewed, clock.now() + Duration::from_secs(10));
         clock.advance(Duration::from_secs(9));
         assert!(matches!(
-            store.begin(&key(1), LEASE).await.unwrap(),
-            Begin::InProgress { .. }
+            store.claim(&key(1), LEASE).await.unwrap(),
+            Claimed::InProgress { .. }
         ));
         // Past the lease but not taken over: still the holder's.
         clock.advance(Duration::from_secs(2));
@@ -154,7 +154,7 @@ fn a_lease_that_runs_out_is_taken_over_and_the_late_holder_is_refused() {
             .await
             .unwrap();
         clock.advance(Duration::from_secs(11));
-        let new = new_lease(store.begin(&key(1), LEASE).await.unwrap());
+        let new = new_lease(store.claim(&key(1), LEASE).await.unwrap());
         assert!(new.token > old.token);
         // The paused holder wakes up: refused, nothing applied.
         let late = store.complete(&key(1), old.token).await;
@@ -162,11 +162,11 @@ fn a_lease_that_runs_out_is_taken_over_and_the_late_holder_is_refused() {
         let late = store.renew(&key(1), old.token, LEASE).await;
         assert!(matches!(late, Err(StoreError::Fenced)), "{late:?}");
         assert!(matches!(
-            store.begin(&key(1), LEASE).await.unwrap(),
-            Begin::InProgress { .. }
+            store.claim(&key(1), LEASE).await.unwrap(),
+            Claimed::InProgress { .. }
         ));
         store.complete(&key(1), new.token).await.unwrap();
-        assert_eq!(store.begin(&key(1), LEASE).await.unwrap(), Begin::Done);
+        assert_eq!(store.claim(&key(1), LEASE).await.unwrap(), Claimed::Done);
         let records = store.list(ListFilter::All, 10).await.unwrap();
         assert_eq!(records.len(), 1);
         assert_eq!((records[0].state, records[0].attempts), (State::Done, 2));
@@ -189,8 +189,8 @@ fn the_inbox_accepts_once_claims_retries_and_keeps_the_dead() {
             Accepted::Duplicate
         );
         assert_eq!(
-            store.begin(&key(1), LEASE).await.unwrap(),
-            Begin::InProgress { expires: None },
+            store.claim(&key(1), LEASE).await.unwrap(),
+            Claimed::elsewhere(None),
             "waiting in the inbox"
         );
         let jobs = store.claim_jobs(10, LEASE).await.unwrap();
@@ -252,7 +252,7 @@ fn the_inbox_accepts_once_claims_retries_and_keeps_the_dead() {
         let jobs = store.claim_jobs(10, LEASE).await.unwrap();
         assert_eq!(jobs[0].attempt, 1);
         store.complete(&key(1), jobs[0].lease.token).await.unwrap();
-        assert_eq!(store.begin(&key(1), LEASE).await.unwrap(), Begin::Done);
+        assert_eq!(store.claim(&key(1), LEASE).await.unwrap(), Claimed::Done);
         let found = store.get(&key(1).id).await.unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].0.state, State::Done);
@@ -300,7 +300,7 @@ fn retention_forgets_done_rows_and_bodies_and_keeps_the_dead() {
             .fail(&key(2), jobs[1].lease.token, None, "x")
             .await
             .unwrap();
-        let lease = new_lease(store.begin(&key(4), LEASE).await.unwrap());
+        let lease = new_lease(store.claim(&key(4), LEASE).await.unwrap());
         store.complete(&key(4), lease.token).await.unwrap();
         clock.advance(Duration::from_secs(3600));
         let purged = store
@@ -337,8 +337,8 @@ fn retention_forgets_done_rows_and_bodies_and_keeps_the_dead() {
         assert_eq!(store.stats().await.unwrap().pending, 1, "never the pending");
         // Forgotten: a redelivery is new again.
         assert!(matches!(
-            store.begin(&key(4), LEASE).await.unwrap(),
-            Begin::New(_)
+            store.claim(&key(4), LEASE).await.unwrap(),
+            Claimed::New(_)
         ));
     });
 }
@@ -347,9 +347,9 @@ fn retention_forgets_done_rows_and_bodies_and_keeps_the_dead() {
 fn a_restart_keeps_done_done_and_gives_back_claims_after_their_lease() {
     on_every_backend("restart", |mut opened| async move {
         let store = Arc::clone(&opened.store);
-        let done = new_lease(store.begin(&key(1), LEASE).await.unwrap());
+        let done = new_lease(store.claim(&key(1), LEASE).await.unwrap());
         store.complete(&key(1), done.token).await.unwrap();
-        let held = new_lease(store.begin(&key(2), LEASE).await.unwrap());
+        let held = new_lease(store.claim(&key(2), LEASE).await.unwrap());
         store
             .accept(stored(&key(3), opened.clock.now()))
             .await
@@ -364,16 +364,16 @@ fn a_restart_keeps_done_done_and_gives_back_claims_after_their_lease() {
         let Some(store) = opened.reopen().await else {
             return; // memory: a restart forgets everything
         };
-        assert_eq!(store.begin(&key(1), LEASE).await.unwrap(), Begin::Done);
+        assert_eq!(store.claim(&key(1), LEASE).await.unwrap(), Claimed::Done);
         assert!(matches!(
-            store.begin(&key(2), LEASE).await.unwrap(),
-            Begin::InProgress { .. }
+            store.claim(&key(2), LEASE).await.unwrap(),
+            Claimed::InProgress { .. }
         ));
         let pending = store.claim_jobs(10, LEASE).await.unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].delivery.key, key(4));
         opened.clock.advance(LEASE);
-        let after = new_lease(store.begin(&key(2), LEASE).await.unwrap());
+        let after = new_lease(store.claim(&key(2), LEASE).await.unwrap());
         assert!(
             after.token > held.token,
             "tokens keep growing across a restart"
@@ -391,7 +391,7 @@ fn a_restart_keeps_done_done_and_gives_back_claims_after_their_lease() {
 /// they came from (the latest, or an older one).
 #[derive(Debug, Clone)]
 enum Op {
-    Begin(u32, u8),
+    Claim(u32, u8),
     Complete(u32, u8),
     Abort(u32, u8),
     Renew(u32, u8),
@@ -409,7 +409,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     let k = 0..4_u32;
     prop_oneof![
-        4 => (k.clone(), 1..30_u8).prop_map(|(k, s)| Op::Begin(k, s)),
+        4 => (k.clone(), 1..30_u8).prop_map(|(k, s)| Op::Claim(k, s)),
         3 => (k.clone(), 0..3_u8).prop_map(|(k, t)| Op::Complete(k, t)),
         2 => (k.clone(), 0..3_u8).prop_map(|(k, t)| Op::Abort(k, t)),
         1 => (k.clone(), 0..3_u8).prop_map(|(k, t)| Op::Renew(k, t)),
@@ -428,7 +428,7 @@ fn op() -> impl Strategy<Value = Op> {
 /// An answer with each token replaced by which claim of its key it was.
 #[derive(Debug, PartialEq)]
 enum Answer {
-    Begin(String),
+    Claim(String),
     Unit,
     Expires(SystemTime),
     Accepted(Accepted),
@@ -479,15 +479,15 @@ async fn apply(
 ) -> Answer {
     let now = clock.now();
     match *op {
-        Op::Begin(k, lease) => {
+        Op::Claim(k, lease) => {
             let lease = Duration::from_secs(u64::from(lease));
-            normal(store.begin(&key(k), lease).await, |begin| match begin {
-                Begin::New(l) => Answer::Begin(format!(
+            normal(store.claim(&key(k), lease).await, |begin| match begin {
+                Claimed::New(l) => Answer::Claim(format!(
                     "new {} {:?}",
                     tokens.record(&key(k), l.token),
                     l.expires
                 )),
-                other => Answer::Begin(format!("{other:?}")),
+                other => Answer::Claim(format!("{other:?}")),
             })
         }
         Op::Complete(k, t) => normal(
@@ -621,7 +621,7 @@ fn postgres_effects_commit_with_their_completion_and_fail_alone() {
         };
         let mut leases = Vec::new();
         for n in 0..6 {
-            leases.push(new_lease(store.begin(&key(n), LEASE).await.unwrap()));
+            leases.push(new_lease(store.claim(&key(n), LEASE).await.unwrap()));
         }
         // Five good ones and one bad one, at once: one batch.
         let mut tasks = Vec::new();

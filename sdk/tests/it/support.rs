@@ -134,7 +134,7 @@ impl Wire {
     }
 
     /// Receives the delivery with `receiver`, checking on the way that
-    /// [`Receiver::check`] and the borrowed parse give the same outcome.
+    /// [`Receiver::receive_unparsed`] and the borrowed parse give the same outcome.
     #[track_caller]
     pub(crate) fn receive(
         &self,
@@ -142,7 +142,7 @@ impl Wire {
     ) -> Result<icr_webhooks::Delivery, ReceiveError> {
         let delivery = receiver.receive(&self.headers, self.body.clone());
         let borrowed = receiver
-            .check(&self.headers, self.body.clone())
+            .receive_unparsed(&self.headers, self.body.clone())
             .and_then(|info| info.parse_borrowed().map(icr_webhooks::Event::into_owned));
         assert_eq!(
             borrowed,

@@ -21,8 +21,12 @@ use tokio::sync::{Notify, watch};
 use super::{
     Accepted, Clock, DEFAULT_LEASE, DeliveryKey, DeliveryStore, StoreError, StoredDelivery, Token,
 };
-use crate::header;
-use crate::{BoxError, ContentType, Delivery, DeliveryInfo, HeaderSource, ReceiveError, Receiver};
+use crate::contract::header;
+use crate::BoxError;
+use crate::headers::{ContentType, HeaderSource};
+use crate::delivery::{Delivery, DeliveryInfo};
+use crate::error::ReceiveError;
+use crate::receiver::Receiver;
 
 pub use retry::RetryPolicy;
 pub use worker::Workers;
@@ -116,7 +120,7 @@ where
     }
 }
 
-impl Handler for crate::Router {
+impl Handler for crate::router::Router {
     /// Dispatches the delivery; a delivery no handler takes is done.
     fn handle(&self, job: Job) -> Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>> {
         let future = self.dispatch(job.delivery);

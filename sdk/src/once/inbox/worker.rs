@@ -10,7 +10,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::{Handler, Inbox, Job};
-use crate::Delivery;
+use crate::delivery::Delivery;
 use crate::once::{ClaimedJob, StoreError, StoreFuture};
 
 impl Inbox {

@@ -43,7 +43,7 @@ use rows::{Row, Rows, key_of};
 ///
 /// ```
 /// use std::time::Duration;
-/// use icr_webhooks::once::{Begin, DeliveryKey, DeliveryStore, MemoryStore};
+/// use icr_webhooks::once::{Claimed, DeliveryKey, DeliveryStore, MemoryStore};
 ///
 /// # tokio_test_block_on(async {
 /// let store = MemoryStore::builder()
@@ -51,12 +51,12 @@ use rows::{Row, Rows, key_of};
 ///     .capacity(10_000)
 ///     .build();
 /// let key = DeliveryKey::new(Some(60021), "72d3162e-cc78-11e3-81ab-4c9367dc0958".parse()?);
-/// let Begin::New(lease) = store.begin(&key, Duration::from_secs(60)).await? else {
+/// let Claimed::New(lease) = store.claim(&key, Duration::from_secs(60)).await? else {
 ///     unreachable!("a new key is claimed");
 /// };
-/// assert!(matches!(store.begin(&key, Duration::from_secs(60)).await?, Begin::InProgress { .. }));
+/// assert!(matches!(store.claim(&key, Duration::from_secs(60)).await?, Claimed::InProgress { .. }));
 /// store.complete(&key, lease.token).await?;
-/// assert_eq!(store.begin(&key, Duration::from_secs(60)).await?, Begin::Done);
+/// assert_eq!(store.claim(&key, Duration::from_secs(60)).await?, Claimed::Done);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;
 /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {

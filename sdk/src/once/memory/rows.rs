@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::DeliveryId;
+use crate::headers::DeliveryId;
 use crate::once::{
     DeliveryKey, Lease, Record, State, StoredDelivery, Token, duration_millis, from_millis,
 };

@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use super::MemoryStore;
 use super::rows::{Kept, Key, Row, guid_number, key_of, record, stored};
-use crate::DeliveryId;
+use crate::headers::DeliveryId;
 use crate::once::{
-    Accepted, Begin, ClaimedJob, DeliveryKey, DeliveryStore, ListFilter, Purge, Purged, Record,
+    Accepted, Claimed, ClaimedJob, Lease, DeliveryKey, DeliveryStore, ListFilter, Purge, Purged, Record,
     State, Stats, StoreError, StoreFuture, StoredDelivery, Token, duration_millis, from_millis,
     to_millis, to_millis_ceil,
 };
@@ -18,7 +18,7 @@ fn done<'a, T: Send + 'a>(result: Result<T, StoreError>) -> StoreFuture<'a, T> {
 }
 
 impl DeliveryStore for MemoryStore {
-    fn begin<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Begin> {
+    fn claim<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Claimed<Lease>> {
         let begin = self.with(|rows, now| {
             let key = key_of(key);
             let existing = rows.rows.get(&key).cloned();
@@ -34,19 +34,17 @@ impl DeliveryStore for MemoryStore {
                     stored: None,
                 },
                 Some(row) => match row.state {
-                    State::Done | State::Dead => return Begin::Done,
-                    State::Pending => return Begin::InProgress { expires: None },
+                    State::Done | State::Dead => return Claimed::Done,
+                    State::Pending => return Claimed::elsewhere(None),
                     State::Active if row.is_inbox() || row.due > now => {
-                        return Begin::InProgress {
-                            expires: Some(from_millis(row.due)),
-                        };
+                        return Claimed::elsewhere(Some(from_millis(row.due)));
                     }
                     State::Active | State::Free => row,
                 },
             };
             let lease = rows.claim(&mut row, now, lease);
             rows.put(key, row, now);
-            Begin::New(lease)
+            Claimed::New(lease)
         });
         done(Ok(begin))
     }

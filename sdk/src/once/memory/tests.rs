@@ -3,8 +3,8 @@
 
 use super::rows::{guid_number, guid_text};
 use super::*;
-use crate::DeliveryId;
-use crate::once::{Begin, DeliveryStore};
+use crate::headers::DeliveryId;
+use crate::once::{Claimed, DeliveryStore};
 
 #[test]
 fn the_guid_is_kept_as_its_number_and_written_back_in_lower_case() {
@@ -33,7 +33,7 @@ fn the_order_queue_stays_bounded_under_churn() {
                     .parse()
                     .unwrap(),
             );
-            let Begin::New(lease) = store.begin(&key, Duration::from_secs(60)).await.unwrap()
+            let Claimed::New(lease) = store.claim(&key, Duration::from_secs(60)).await.unwrap()
             else {
                 panic!("not new");
             };

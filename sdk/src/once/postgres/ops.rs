@@ -8,10 +8,10 @@ use deadpool_postgres::Pool;
 use tokio_postgres::types::ToSql;
 
 use super::{PostgresStore, pg, token_column, token_of};
-use crate::DeliveryId;
+use crate::headers::DeliveryId;
 use crate::once::sql::{hook_column, key_of, millis, state_of, stored_of};
 use crate::once::{
-    Begin, ClaimedJob, Clock, DeliveryKey, Lease, Purge, Purged, Retention, State, StoreError,
+    Claimed, ClaimedJob, Clock, DeliveryKey, Lease, Purge, Purged, Retention, State, StoreError,
     Token, duration_millis, from_millis,
 };
 
@@ -60,7 +60,7 @@ impl PostgresStore {
         &self,
         key: &DeliveryKey,
         lease: Duration,
-    ) -> Result<Begin, StoreError> {
+    ) -> Result<Claimed<Lease>, StoreError> {
         let client = self.client().await?;
         let hook = hook_column(key)?;
         let claim = client
@@ -93,7 +93,7 @@ impl PostgresStore {
                 .await
                 .map_err(pg)?
             {
-                return Ok(Begin::New(Lease {
+                return Ok(Claimed::New(Lease {
                     token: token_of(row.get(0)),
                     expires: from_millis(row.get(1)),
                 }));
@@ -107,12 +107,10 @@ impl PostgresStore {
             };
             let (state, due, inbox): (String, i64, bool) = (row.get(0), row.get(1), row.get(2));
             match state_of(&state)? {
-                State::Done | State::Dead => return Ok(Begin::Done),
-                State::Pending => return Ok(Begin::InProgress { expires: None }),
+                State::Done | State::Dead => return Ok(Claimed::Done),
+                State::Pending => return Ok(Claimed::elsewhere(None)),
                 State::Active if inbox || due > now => {
-                    return Ok(Begin::InProgress {
-                        expires: Some(from_millis(due)),
-                    });
+                    return Ok(Claimed::elsewhere(Some(from_millis(due))));
                 }
                 State::Active | State::Free => {}
             }

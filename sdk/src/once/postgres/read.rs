@@ -2,7 +2,7 @@
 //! and the rows of one delivery with their stored bodies.
 
 use super::{PostgresStore, pg};
-use crate::DeliveryId;
+use crate::headers::DeliveryId;
 use crate::once::sql::{RowColumns, filter_condition, state_of, stored_of};
 use crate::once::{ListFilter, Record, State, Stats, StoreError, StoredDelivery};
 

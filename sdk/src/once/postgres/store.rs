@@ -5,14 +5,14 @@ use std::time::{Duration, SystemTime};
 
 use super::ops::{ABORT, purge_rows};
 use super::{Completion, PostgresStore};
-use crate::DeliveryId;
+use crate::headers::DeliveryId;
 use crate::once::{
-    Accepted, Begin, ClaimedJob, DeliveryKey, DeliveryStore, ListFilter, Purge, Purged, Record,
+    Accepted, Claimed, ClaimedJob, Lease, DeliveryKey, DeliveryStore, ListFilter, Purge, Purged, Record,
     Stats, StoreFuture, StoredDelivery, Token, duration_millis, from_millis, to_millis_ceil,
 };
 
 impl DeliveryStore for PostgresStore {
-    fn begin<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Begin> {
+    fn claim<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Claimed<Lease>> {
         Box::pin(self.begin_now(key, lease))
     }
 

@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::DeliveryId;
+use crate::headers::DeliveryId;
 use crate::once::{
-    Accepted, Begin, ClaimedJob, DeliveryKey, ListFilter, Purge, Purged, Record, Stats, StoreError,
+    Accepted, Claimed, ClaimedJob, Lease, DeliveryKey, ListFilter, Purge, Purged, Record, Stats, StoreError,
     StoredDelivery, Token,
 };
 
@@ -27,7 +27,7 @@ pub(super) type UserWork = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send
 pub(super) type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
 pub(super) enum Op {
-    Begin(DeliveryKey, Duration),
+    Claim(DeliveryKey, Duration),
     Renew(DeliveryKey, Token, Duration),
     Complete(DeliveryKey, Token),
     Abort(DeliveryKey, Token),
@@ -48,7 +48,7 @@ impl Op {
     pub(super) fn needs_savepoint(&self) -> bool {
         matches!(
             self,
-            Self::Begin(..)
+            Self::Claim(..)
                 | Self::Accept(_)
                 | Self::ClaimJobs(..)
                 | Self::Purge(_)
@@ -58,7 +58,7 @@ impl Op {
 }
 
 pub(super) enum Answer {
-    Begin(Begin),
+    Claim(Claimed<Lease>),
     Expires(SystemTime),
     Unit,
     Accepted(Accepted),

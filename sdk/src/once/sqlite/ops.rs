@@ -10,17 +10,17 @@ use super::call::{Answer, Op};
 use super::read::{get, list, stats};
 use super::schema::{next_token, next_tokens, token_column, token_of};
 use super::sql;
-use crate::DeliveryId;
+use crate::headers::DeliveryId;
 use crate::once::sql::{headers_json, hook_column, key_of, millis, state_of, stored_of};
 use crate::once::{
-    Accepted, Begin, ClaimedJob, DeliveryKey, Lease, Purge, Purged, State, StoreError,
+    Accepted, Claimed, ClaimedJob, DeliveryKey, Lease, Purge, Purged, State, StoreError,
     StoredDelivery, Token, duration_millis, from_millis, to_millis_ceil,
 };
 
 /// Runs one call; the flag says whether its writes are kept.
 pub(super) fn apply(db: &Connection, op: Op, now: i64) -> Result<(Answer, bool), StoreError> {
     let answer = match op {
-        Op::Begin(key, lease) => Answer::Begin(begin(db, &key, lease, now)?),
+        Op::Claim(key, lease) => Answer::Claim(begin(db, &key, lease, now)?),
         Op::Renew(key, token, lease) => {
             let until = now.saturating_add(duration_millis(lease));
             fenced(
@@ -161,7 +161,7 @@ fn begin(
     key: &DeliveryKey,
     lease: Duration,
     now: i64,
-) -> Result<Begin, StoreError> {
+) -> Result<Claimed<Lease>, StoreError> {
     let hook = hook_column(key)?;
     let found: Option<(String, i64, bool)> = db
         .prepare_cached(
@@ -176,12 +176,10 @@ fn begin(
         .map_err(sql)?;
     if let Some((state, due, inbox)) = &found {
         match state_of(state)? {
-            State::Done | State::Dead => return Ok(Begin::Done),
-            State::Pending => return Ok(Begin::InProgress { expires: None }),
+            State::Done | State::Dead => return Ok(Claimed::Done),
+            State::Pending => return Ok(Claimed::elsewhere(None)),
             State::Active if *inbox || *due > now => {
-                return Ok(Begin::InProgress {
-                    expires: Some(from_millis(*due)),
-                });
+                return Ok(Claimed::elsewhere(Some(from_millis(*due))));
             }
             State::Active | State::Free => {}
         }
@@ -197,7 +195,7 @@ fn begin(
     .map_err(sql)?
     .execute(params![hook, key.id.as_str(), token, until, now])
     .map_err(sql)?;
-    Ok(Begin::New(Lease {
+    Ok(Claimed::New(Lease {
         token: token_of(token),
         expires: from_millis(until),
     }))

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 use super::sql;
-use crate::DeliveryId;
+use crate::headers::DeliveryId;
 use crate::once::sql::{RowColumns, filter_condition, state_of, stored_of};
 use crate::once::{ListFilter, Record, State, Stats, StoreError, StoredDelivery};
 

@@ -5,16 +5,16 @@ use std::time::{Duration, SystemTime};
 
 use super::SqliteStore;
 use super::call::{Answer, Op, Reply};
-use crate::DeliveryId;
+use crate::headers::DeliveryId;
 use crate::once::{
-    Accepted, Begin, ClaimedJob, DeliveryKey, DeliveryStore, ListFilter, Purge, Purged, Record,
+    Accepted, Claimed, ClaimedJob, Lease, DeliveryKey, DeliveryStore, ListFilter, Purge, Purged, Record,
     Stats, StoreFuture, StoredDelivery, Token,
 };
 
 impl DeliveryStore for SqliteStore {
-    fn begin<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Begin> {
-        self.call(Op::Begin(key.clone(), lease), |answer| match answer {
-            Answer::Begin(begin) => Some(begin),
+    fn claim<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Claimed<Lease>> {
+        self.call(Op::Claim(key.clone(), lease), |answer| match answer {
+            Answer::Claim(begin) => Some(begin),
             _ => None,
         })
     }

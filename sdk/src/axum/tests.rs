@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::ReceiveError;
+use crate::error::ReceiveError;
 
 #[test]
 fn rejection_is_send_sync_static() {
@@ -30,12 +30,6 @@ fn statuses_and_codes() {
             401,
             "signature_mismatch",
             "signature does not match the body with any configured secret",
-        ),
-        (
-            OnceRejection::AlreadyProcessed,
-            200,
-            "already_processed",
-            "delivery already processed",
         ),
         (
             OnceRejection::InProgress,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use ::axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
-use crate::ReceiveError;
+use crate::error::ReceiveError;
 use crate::once::{AcceptError, StoreError};
 
 /// Why the [`Delivery`](crate::Delivery) extractor refused a request.
@@ -77,13 +77,11 @@ impl IntoResponse for DeliveryRejection {
     }
 }
 
-/// Why the [`Once`](super::Once) extractor answered instead of the
-/// handler.
+/// Why the [`OnceDelivery`](super::OnceDelivery) extractor answered
+/// instead of the handler. A delivery processed already is not a
+/// rejection: it is [`OnceDelivery::Done`](super::OnceDelivery::Done).
 ///
-/// As a response: the status and the message as plain text. Only
-/// [`Refused`](Self::Refused) and [`InProgress`](Self::InProgress) are
-/// failures to ICR; [`AlreadyProcessed`](Self::AlreadyProcessed) is an
-/// acknowledgement.
+/// As a response: the status and the message as plain text.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -91,10 +89,6 @@ pub enum OnceRejection {
     /// The delivery itself was refused: see [`DeliveryRejection`].
     #[error(transparent)]
     Refused(#[from] DeliveryRejection),
-    /// The delivery was processed already: acknowledged without running
-    /// the handler (200).
-    #[error("delivery already processed")]
-    AlreadyProcessed,
     /// The delivery is still being processed by another request, or by
     /// another process sharing the store: not acknowledged, so that it is
     /// redelivered if that processing fails (409).
@@ -111,19 +105,17 @@ impl OnceRejection {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Refused(rejection) => rejection.status(),
-            Self::AlreadyProcessed => StatusCode::OK,
             Self::InProgress => StatusCode::CONFLICT,
             Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     /// A short stable name, in `snake_case`, for logs and metrics: the
-    /// [`DeliveryRejection::code`], `already_processed`, `in_progress` or
+    /// [`DeliveryRejection::code`], `in_progress` or
     /// `store_unavailable`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Refused(rejection) => rejection.code(),
-            Self::AlreadyProcessed => "already_processed",
             Self::InProgress => "in_progress",
             Self::StoreUnavailable(_) => "store_unavailable",
         }

@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use ::axum::body::Body;
-use ::axum::extract::{FromRef, Request};
+use ::axum::extract::Request;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 
-use super::DeliveryRejection;
-use crate::Receiver;
+use super::{DeliveryRejection, ReceiverState};
+use crate::receiver::Receiver;
 
 /// How long the body may take to arrive by default: 10 s, ICR's own wait
 /// for an answer.
@@ -62,15 +62,12 @@ impl Default for BodyTimeout {
 
 /// The receiver from the state, the headers and the body, read under the
 /// size limit and within the [`BodyTimeout`].
-pub(super) async fn read_request<S>(
+pub(super) async fn read_request<S: ReceiverState>(
     request: Request,
     state: &S,
-) -> Result<(Receiver, http::HeaderMap, Bytes), DeliveryRejection>
-where
-    Receiver: FromRef<S>,
-{
-    let receiver = Receiver::from_ref(state);
-    let (headers, body) = read_with(request, &receiver).await?;
+) -> Result<(&Receiver, http::HeaderMap, Bytes), DeliveryRejection> {
+    let receiver = state.receiver();
+    let (headers, body) = read_with(request, receiver).await?;
     Ok((receiver, headers, body))
 }
 
@@ -92,7 +89,7 @@ pub(super) async fn read_with(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok());
     if let Some(declared) = declared {
-        if let Err(error) = receiver.check_size(declared) {
+        if let Err(error) = receiver.check_content_length(declared) {
             drain_in_background(body);
             return Err(error.into());
         }
@@ -130,7 +127,7 @@ async fn read_limited(
             continue;
         };
         total = total.saturating_add(chunk.len());
-        if let Err(error) = receiver.check_size(u64::try_from(total).unwrap_or(u64::MAX)) {
+        if let Err(error) = receiver.check_content_length(u64::try_from(total).unwrap_or(u64::MAX)) {
             drain_in_background(body);
             return Err(error.into());
         }
