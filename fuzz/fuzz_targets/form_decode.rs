@@ -3,7 +3,8 @@
 //! and back.
 #![no_main]
 
-use icr_webhooks::{Delivery, ReceiveError, form_body};
+use icr_webhooks::{Delivery, ReceiveError};
+use icr_webhooks::receive::form_body;
 use libfuzzer_sys::fuzz_target;
 
 const GUID: &str = "72d3162e-cc78-11e3-81ab-4c9367dc0958";

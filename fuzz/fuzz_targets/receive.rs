@@ -4,7 +4,8 @@
 //! status, or a message that shows the secret.
 #![no_main]
 
-use icr_webhooks::{Delivery, ReceiveError, Receiver, Secret};
+use icr_webhooks::{Delivery, ReceiveError, Receiver};
+use icr_webhooks::receive::Secret;
 use libfuzzer_sys::fuzz_target;
 
 const SECRET: &str = "whsec_FUZZ_SECRET_b1e2";

@@ -3,7 +3,8 @@
 //! that parses prints back to the same signature.
 #![no_main]
 
-use icr_webhooks::{ReceiveError, Receiver, Secret, Signature};
+use icr_webhooks::{ReceiveError, Receiver};
+use icr_webhooks::receive::{Secret, Signature};
 use libfuzzer_sys::fuzz_target;
 
 const SECRET: &str = "whsec_FUZZ_SECRET_b1e2";

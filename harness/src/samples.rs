@@ -2,7 +2,7 @@
 //! same for the same seed, drawn from the schema strategies. Behind
 //! `icr-webhooks sample`, `send` and `demo`.
 
-use icr_webhooks::EventKey;
+use icr_webhooks::contract::EventKey;
 use proptest::strategy::{Strategy as _, ValueTree as _};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
@@ -13,7 +13,7 @@ use crate::strategy::{SchemaStrategies, StrategyError};
 pub fn keys() -> Vec<String> {
     let mut keys: Vec<String> = icr_webhooks::types::CATALOGUE
         .iter()
-        .flat_map(icr_webhooks::EventSpec::keys)
+        .flat_map(icr_webhooks::types::EventSpec::keys)
         .map(|key| key.to_string())
         .collect();
     keys.sort();

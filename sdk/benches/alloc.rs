@@ -15,7 +15,8 @@
     clippy::indexing_slicing
 )]
 
-use icr_webhooks::{Receiver, Secret};
+use icr_webhooks::Receiver;
+use icr_webhooks::receive::Secret;
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -47,7 +48,7 @@ fn main() {
             ("json", json.to_vec(), "application/json"),
             (
                 "form",
-                icr_webhooks::form_body(json).into_bytes(),
+                icr_webhooks::receive::form_body(json).into_bytes(),
                 "application/x-www-form-urlencoded",
             ),
         ] {

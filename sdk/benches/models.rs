@@ -69,7 +69,7 @@ macro_rules! tree {
 }
 
 tree!(string, , String);
-tree!(compact, , icr_webhooks::CompactString);
+tree!(compact, , icr_webhooks::types::CompactString);
 tree!(cow, 'a, Text<'a>, "'de: 'a");
 tree!(borrowed, 'a, &'a str);
 

@@ -14,7 +14,8 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
-use icr_webhooks::{Event, Receiver, Secret};
+use icr_webhooks::receive::Secret;
+use icr_webhooks::{Event, Receiver};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 use std::time::Duration;

@@ -36,13 +36,13 @@ use anyhow::Context as _;
 use axum::Extension;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use icr_webhooks::axum::{BodyTimeout, DEFAULT_BODY_TIMEOUT, Enqueued, InboxRejection};
 use icr_webhooks::once::sqlite::SqliteStore;
 use icr_webhooks::once::{Accepted, Inbox, Job};
+use icr_webhooks::receive::DeliveryInfo;
+use icr_webhooks::router::Router;
 use icr_webhooks::types::{CreditTransferCompleted, InventoryEvent, PingEvent};
-use icr_webhooks::{
-    BodyTimeout, BoxError, DEFAULT_BODY_TIMEOUT, DeliveryInfo, Enqueued, Event, InboxRejection,
-    Receiver, Router,
-};
+use icr_webhooks::{BoxError, Event, Receiver};
 
 /// The handler: the delivery is checked and stored by the time it gets
 /// here. `Enqueued` must be the last argument, since it reads the body.

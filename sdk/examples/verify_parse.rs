@@ -32,7 +32,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use icr_webhooks::{Event, ParseError, Receiver, Secret};
+use icr_webhooks::receive::{ParseError, Secret};
+use icr_webhooks::{Event, Receiver};
 
 /// What to measure, from the command line.
 #[derive(Debug)]

@@ -1,8 +1,8 @@
 //! The catalogue of events and the [`EventPayload`] trait that ties each
 //! generated payload type to its event name and action.
 
-use crate::types::Event;
 use crate::contract::EventKey;
+use crate::types::Event;
 
 /// One event of the catalogue: its name and its actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

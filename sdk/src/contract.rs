@@ -42,13 +42,13 @@ pub const REDELIVERY_WINDOW: Duration = Duration::from_secs(3 * 24 * 60 * 60);
 /// `credit_transfer.completed`, or `ping` for an event without actions.
 ///
 /// ```
-/// use icr_webhooks::EventKey;
+/// use icr_webhooks::contract::EventKey;
 ///
 /// let key: EventKey = "credit_transfer.completed".parse()?;
 /// assert_eq!((key.event(), key.action()), ("credit_transfer", Some("completed")));
 /// assert_eq!(key.to_string(), "credit_transfer.completed");
 /// assert_eq!(EventKey::new("ping", None).to_string(), "ping");
-/// # Ok::<(), icr_webhooks::EventKeyError>(())
+/// # Ok::<(), icr_webhooks::contract::EventKeyError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventKey {

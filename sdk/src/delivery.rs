@@ -6,11 +6,11 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use crate::headers::{Collected, ContentType, DeliveryId, HeaderSource, Slot};
-use crate::types::Event;
+use crate::contract::header;
 use crate::error::ReceiveError;
 use crate::form;
-use crate::contract::header;
+use crate::headers::{Collected, ContentType, DeliveryId, HeaderSource, Slot};
+use crate::types::Event;
 
 /// Everything about a delivery but its typed payload: what the headers say
 /// and the bytes as received.
@@ -131,7 +131,8 @@ impl DeliveryInfo {
     /// [`Event`].
     ///
     /// ```
-    /// # use icr_webhooks::{Receiver, Secret};
+    /// # use icr_webhooks::Receiver;
+    /// # use icr_webhooks::receive::Secret;
     /// use icr_webhooks::Event;
     ///
     /// # let receiver = Receiver::new("s")?;
@@ -281,7 +282,7 @@ mod tests {
         for text in bad {
             assert_eq!(
                 text.parse::<DeliveryId>(),
-                Err(crate::DeliveryIdError),
+                Err(crate::headers::DeliveryIdError),
                 "{text:?}"
             );
         }

@@ -4,8 +4,8 @@
 
 use http::StatusCode;
 
-use crate::parse::ParseError;
 use crate::contract::header;
+use crate::parse::ParseError;
 
 /// Why a delivery was refused.
 ///
@@ -158,7 +158,7 @@ impl From<ParseError> for ReceiveError {
 #[non_exhaustive]
 pub enum ConfigError {
     /// No secret was given and unsigned deliveries were not accepted
-    /// explicitly with [`accept_unsigned`](crate::ReceiverBuilder::accept_unsigned).
+    /// explicitly with [`accept_unsigned`](crate::receiver::ReceiverBuilder::accept_unsigned).
     #[error("no webhook secret configured, and unsigned deliveries were not accepted explicitly")]
     NoSecret,
     /// A secret is the empty string, which ICR treats as no secret: anyone

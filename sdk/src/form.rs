@@ -92,7 +92,7 @@ fn hex(digit: u8) -> Option<u8> {
 /// other byte `%XX` (upper case), as an HTML form does.
 ///
 /// ```
-/// assert_eq!(icr_webhooks::form_body(b"{\"a\": 1}"), "payload=%7B%22a%22%3A+1%7D");
+/// assert_eq!(icr_webhooks::receive::form_body(b"{\"a\": 1}"), "payload=%7B%22a%22%3A+1%7D");
 /// ```
 pub fn form_body(json: &[u8]) -> String {
     let mut body = String::with_capacity(8 + json.len() * 3);

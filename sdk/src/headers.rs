@@ -64,11 +64,11 @@ impl ContentType {
 /// be asked with a plain string.
 ///
 /// ```
-/// use icr_webhooks::DeliveryId;
+/// use icr_webhooks::receive::DeliveryId;
 ///
 /// let id: DeliveryId = "9B2E4C1A-0F3D-4E5B-8A7C-6D1E2F3A4B5C".parse()?;
 /// assert_eq!(id.as_str(), "9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c");
-/// # Ok::<(), icr_webhooks::DeliveryIdError>(())
+/// # Ok::<(), icr_webhooks::receive::DeliveryIdError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DeliveryId(String);
@@ -109,7 +109,7 @@ impl FromStr for DeliveryId {
 }
 
 /// A delivery ID that is not a hyphenated UUID; a receiver answers it with
-/// [`ReceiveError::MalformedDeliveryId`](crate::ReceiveError::MalformedDeliveryId).
+/// [`ReceiveError::MalformedDeliveryId`](crate::error::ReceiveError::MalformedDeliveryId).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the delivery ID is not a hyphenated UUID")]
 pub struct DeliveryIdError;

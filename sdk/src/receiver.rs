@@ -8,16 +8,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::contract::header;
-use crate::headers::{Collected, HeaderSource, Slot};
-use crate::error::{ConfigError, ReceiveError};
 use crate::delivery::{Delivery, DeliveryInfo};
+use crate::error::{ConfigError, ReceiveError};
+use crate::headers::{Collected, HeaderSource, Slot};
 use crate::secret::{Secret, Signature};
 
 /// From this body size on, [`Receiver::receive_async`] hands the MAC and
 /// the parse to the blocking pool, side by side (measured: below it, the
 /// hand-over costs more than it saves).
 const PARALLEL_FROM: usize = 1 << 20;
-
 
 /// Checks and parses deliveries: one or more secrets and a body limit.
 ///
@@ -35,7 +34,7 @@ const PARALLEL_FROM: usize = 1 << 20;
 ///     .max_body_size(1024 * 1024)
 ///     .build()?;
 /// assert_eq!(receiver.max_body_size(), 1024 * 1024);
-/// # Ok::<(), icr_webhooks::ConfigError>(())
+/// # Ok::<(), icr_webhooks::receive::ConfigError>(())
 /// ```
 #[derive(Clone)]
 pub struct Receiver {

@@ -8,9 +8,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::BoxError;
+use crate::catalogue::EventPayload;
 use crate::delivery::{Delivery, DeliveryInfo};
 use crate::types::Event;
-use crate::catalogue::EventPayload;
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send + 'static>>;
 
@@ -45,7 +45,8 @@ pub enum Outcome {
 ///
 /// ```
 /// use icr_webhooks::types::{CreditTransferCompleted, InventoryEvent, PingEvent};
-/// use icr_webhooks::{DeliveryInfo, Router};
+/// use icr_webhooks::receive::DeliveryInfo;
+/// use icr_webhooks::router::Router;
 ///
 /// let router = Router::new()
 ///     .on(|info: DeliveryInfo, completed: CreditTransferCompleted| async move {

@@ -35,7 +35,7 @@ const PREFIX: &[u8] = b"sha256=";
 /// cannot end up in a log by accident.
 ///
 /// ```
-/// use icr_webhooks::Secret;
+/// use icr_webhooks::receive::Secret;
 ///
 /// let secret = Secret::new("It's a Secret to Everybody");
 /// let signature = secret.sign(b"Hello, World!");

@@ -2,8 +2,9 @@
 //! thread while the body parses): its outcomes are exactly those of the
 //! checks in order.
 
+use icr_webhooks::receive::Secret;
 use icr_webhooks::types::CreditTransferEvent;
-use icr_webhooks::{Event, ReceiveError, Receiver, Secret};
+use icr_webhooks::{Event, ReceiveError, Receiver};
 use serde_json::Value;
 
 const SECRET: &str = "whsec_large";
@@ -88,7 +89,7 @@ fn a_missing_signature_on_a_large_body_is_a_401() {
     headers.pop();
     let error = receiver.receive(&headers, body).unwrap_err();
     assert!(
-        matches!(error, ReceiveError::MissingHeader { header } if header == icr_webhooks::header::SIGNATURE_256),
+        matches!(error, ReceiveError::MissingHeader { header } if header == icr_webhooks::contract::header::SIGNATURE_256),
         "{error:?}"
     );
 }

@@ -3,8 +3,10 @@
 //! invalid payloads fail with the exact error and path. Every parse here is
 //! done twice, owned and borrowed, and the two must agree.
 
+use icr_webhooks::Event;
+use icr_webhooks::receive::ParseError;
+use icr_webhooks::types::EventPayload;
 use icr_webhooks::types::*;
-use icr_webhooks::{Event, EventPayload, ParseError};
 use icr_webhooks_tests::{Example, event_validator, examples};
 use serde_json::{Value, json};
 

@@ -110,7 +110,9 @@ fn contract_examples_are_byte_for_byte() {
     ] {
         let ours = std::fs::read(root().join("schema/examples").join(name)).unwrap();
         assert_eq!(
-            icr_webhooks::Secret::new(SECRET).sign(&ours).to_string(),
+            icr_webhooks::receive::Secret::new(SECRET)
+                .sign(&ours)
+                .to_string(),
             signature,
             "{name}"
         );

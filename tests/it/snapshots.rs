@@ -193,7 +193,7 @@ fn optional_fields_tell_absent_from_null() {
 
 #[test]
 fn borrowed_snapshot_points_into_the_body_and_converts() {
-    use icr_webhooks::IntoOwned;
+    use icr_webhooks::types::IntoOwned;
     let body = br#"{"action":"closed","sender":{"login":"a\u00e9"},"reason":"wind"}"#;
     let event = event_actions::Event::from_slice_borrowed("door", body).unwrap();
     let event_actions::Event::Door(event_actions::DoorEvent::Closed(closed)) = &event else {

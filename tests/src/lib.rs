@@ -45,7 +45,7 @@ pub fn examples() -> std::io::Result<Vec<Example>> {
         let Some(stem) = file.strip_suffix(".json") else {
             continue;
         };
-        let key: icr_webhooks::EventKey = stem
+        let key: icr_webhooks::contract::EventKey = stem
             .parse()
             .map_err(|error| std::io::Error::other(format!("{file}: {error}")))?;
         let (event, action) = (key.event().to_owned(), key.action().map(str::to_owned));

@@ -5,7 +5,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use icr_webhooks::{ContentType, EventKey, Receiver, Secret};
+use icr_webhooks::Receiver;
+use icr_webhooks::contract::EventKey;
+use icr_webhooks::receive::{ContentType, Secret};
 use icr_webhooks_harness::listen::{Accepted, ListenConfig, Listener};
 use icr_webhooks_harness::samples;
 use icr_webhooks_harness::sender::{Attempt, Fault, Outgoing, Sender, SenderConfig, Summary};

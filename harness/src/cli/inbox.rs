@@ -5,8 +5,9 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use icr_webhooks::once::DeliveryStore as _;
 use icr_webhooks::once::{ListFilter, Purge, Record, State};
-use icr_webhooks::{DeliveryId, DeliveryStore as _};
+use icr_webhooks::receive::DeliveryId;
 use icr_webhooks_harness::stores::{self, ListenStore, StoreSpec};
 
 use crate::cli::{EXIT_REJECTED, Failure, runtime};

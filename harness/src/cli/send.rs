@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
-use icr_webhooks::{ContentType, EventKey, Secret};
+use icr_webhooks::contract::EventKey;
+use icr_webhooks::receive::{ContentType, Secret};
 use icr_webhooks_harness::samples;
 use icr_webhooks_harness::sender::{Attempt, Fault, Outgoing, Sender, SenderConfig, Summary};
 

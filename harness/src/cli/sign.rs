@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use icr_webhooks::Secret;
+use icr_webhooks::receive::Secret;
 
 use crate::cli::{EXIT_MALFORMED, EXIT_REJECTED, Failure, receiver};
 

@@ -3,7 +3,7 @@
 
 use std::io::Write as _;
 
-use icr_webhooks::ContentType;
+use icr_webhooks::receive::ContentType;
 use icr_webhooks_harness::listen::Accepted;
 use icr_webhooks_harness::sender::{Fault, Outgoing};
 

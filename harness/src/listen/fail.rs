@@ -3,7 +3,8 @@
 
 use futures_util::FutureExt as _;
 use icr_webhooks::once::{Claimed, DEFAULT_LEASE, DeliveryKey};
-use icr_webhooks::{DeliveryId, DeliveryStore, MemoryStore};
+use icr_webhooks::once::{DeliveryStore, MemoryStore};
+use icr_webhooks::receive::DeliveryId;
 
 /// Decides which first attempts fail: a fraction `rate` of GUIDs, chosen
 /// by a hash of the GUID and a seed (the same seed fails the same GUIDs),

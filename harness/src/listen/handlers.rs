@@ -6,13 +6,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
-use icr_webhooks::once::{self, AcceptError, Inbox, Job, StoreError};
-use icr_webhooks::{
-    BoxError, Delivery, Enqueued, ExactlyOnce, InboxRejection, Once, OnceRejection, Receiver,
+use icr_webhooks::axum::{
+    Enqueued, InboxRejection, InboxState, OnceDelivery, OnceRejection, OnceState, ReceiverState,
 };
+use icr_webhooks::once::ExactlyOnce;
+use icr_webhooks::once::{self, AcceptError, Inbox, Job, StoreError};
+use icr_webhooks::{BoxError, Delivery, Receiver};
 use tokio::sync::mpsc;
 
 use super::Accepted;
@@ -24,7 +26,7 @@ use crate::stores::ListenStore;
 pub(super) struct ListenState {
     pub(super) receiver: Receiver,
     pub(super) once: ExactlyOnce,
-    pub(super) inbox: Option<Inbox>,
+    pub(super) inbox: Inbox,
     pub(super) store: ListenStore,
     pub(super) fail: Arc<FailRate>,
     pub(super) counts: Arc<Counts>,
@@ -33,24 +35,21 @@ pub(super) struct ListenState {
     pub(super) accepted: mpsc::UnboundedSender<Accepted>,
 }
 
-impl FromRef<ListenState> for Receiver {
-    fn from_ref(state: &ListenState) -> Self {
-        state.receiver.clone()
+impl ReceiverState for ListenState {
+    fn receiver(&self) -> &Receiver {
+        &self.receiver
     }
 }
 
-impl FromRef<ListenState> for ExactlyOnce {
-    fn from_ref(state: &ListenState) -> Self {
-        state.once.clone()
+impl OnceState for ListenState {
+    fn exactly_once(&self) -> &ExactlyOnce {
+        &self.once
     }
 }
 
-impl FromRef<ListenState> for Inbox {
-    fn from_ref(state: &ListenState) -> Self {
-        // Only routed to when there is an inbox.
-        state.inbox.clone().unwrap_or_else(|| {
-            Inbox::builder_arc(state.receiver.clone(), state.store.store()).build()
-        })
+impl InboxState for ListenState {
+    fn inbox(&self) -> &Inbox {
+        &self.inbox
     }
 }
 
@@ -80,13 +79,17 @@ fn report(state: &ListenState, delivery: &Delivery) {
 /// Process, then answer.
 pub(super) async fn handle(
     State(state): State<ListenState>,
-    once: Result<Once, OnceRejection>,
+    once: Result<OnceDelivery, OnceRejection>,
 ) -> Response {
-    let Once(delivery, claim) = match once {
-        Ok(once) => once,
+    let (delivery, claim) = match once {
+        Ok(OnceDelivery::New(delivery, claim)) => (delivery, claim),
+        Ok(OnceDelivery::Done(delivery)) => {
+            state.counts.duplicates.fetch_add(1, Ordering::Relaxed);
+            note(&state, 200, "already_processed", delivery.id());
+            return (StatusCode::OK, "delivery already processed").into_response();
+        }
         Err(rejection) => {
             let counter = match rejection {
-                OnceRejection::AlreadyProcessed => &state.counts.duplicates,
                 OnceRejection::InProgress => &state.counts.in_progress,
                 OnceRejection::StoreUnavailable(_) => &state.counts.unavailable,
                 _ => &state.counts.refused,

@@ -16,8 +16,10 @@ use std::time::Duration;
 
 use axum::routing::post;
 use axum::{Extension, Router};
+use icr_webhooks::Receiver;
+use icr_webhooks::axum::{BodyTimeout, DEFAULT_BODY_TIMEOUT};
 use icr_webhooks::once::{DEFAULT_LEASE, Inbox, Job, RetryPolicy, Workers};
-use icr_webhooks::{BodyTimeout, DEFAULT_BODY_TIMEOUT, ExactlyOnce, MemoryStore, Receiver};
+use icr_webhooks::once::{ExactlyOnce, MemoryStore};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -43,7 +45,7 @@ pub struct Accepted {
 impl Accepted {
     /// `event.action`, or the bare event name.
     pub fn key(&self) -> String {
-        icr_webhooks::EventKey::join(&self.event, self.action.as_deref())
+        icr_webhooks::contract::EventKey::join(&self.event, self.action.as_deref())
     }
 }
 
@@ -122,10 +124,14 @@ impl Listener {
                 .retry(inbox.retry)
                 .build()
         });
+        // Routed to only with an inbox; without, an unused one over the store.
+        let routed_inbox = inbox
+            .clone()
+            .unwrap_or_else(|| Inbox::builder_arc(receiver.clone(), Arc::clone(&shared)).build());
         let state = ListenState {
             receiver,
             once: ExactlyOnce::from_arc(shared).with_lease(config.lease),
-            inbox: inbox.clone(),
+            inbox: routed_inbox,
             store,
             fail: Arc::new(FailRate {
                 rate: config.fail_rate,

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use icr_webhooks::{ContentType, EventKey, Secret};
+use icr_webhooks::contract::EventKey;
+use icr_webhooks::receive::{ContentType, Secret};
 
 pub use self::fault::Fault;
 pub use self::stats::Summary;

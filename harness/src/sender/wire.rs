@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use icr_webhooks::{ContentType, Secret};
+use icr_webhooks::receive::{ContentType, Secret};
 
 use super::{Fault, ICR_TIMEOUT, MAX_BODY, Outgoing, USER_AGENT};
 
@@ -97,7 +97,7 @@ impl SenderConfig {
         };
         let body = match delivery.content_type {
             ContentType::Form if fault != Some(Fault::OversizedBody) => {
-                Bytes::from(icr_webhooks::form_body(&payload))
+                Bytes::from(icr_webhooks::receive::form_body(&payload))
             }
             _ => payload,
         };

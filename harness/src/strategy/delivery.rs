@@ -4,7 +4,7 @@
 //! signs it with the SDK's signer exactly as the sender does.
 
 use bytes::Bytes;
-use icr_webhooks::ContentType;
+use icr_webhooks::receive::ContentType;
 use proptest::prelude::*;
 use serde_json::Value;
 

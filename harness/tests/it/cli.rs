@@ -152,7 +152,7 @@ fn verify_prints_the_typed_result_and_maps_exit_codes() {
     );
     check_exit(&run(&[&args[..], &[file.as_str()]].concat(), None), 1);
     let broken = b"{\"action\":\"completed\"";
-    let sig = icr_webhooks::Secret::new(CONTRACT_SECRET)
+    let sig = icr_webhooks::receive::Secret::new(CONTRACT_SECRET)
         .sign(broken)
         .to_string();
     check_exit(

@@ -1,7 +1,8 @@
 //! Sender to SDK over loopback: every event/action in both content types,
 //! redelivery, and each fault kind with its expected status.
 
-use icr_webhooks::{ContentType, Receiver, Secret};
+use icr_webhooks::Receiver;
+use icr_webhooks::receive::{ContentType, Secret};
 use icr_webhooks_harness::listen::{self, Accepted};
 use icr_webhooks_harness::samples;
 use icr_webhooks_harness::sender::{Fault, Outgoing, Sender, SenderConfig};

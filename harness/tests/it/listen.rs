@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use icr_webhooks::{ContentType, Secret};
+use icr_webhooks::receive::{ContentType, Secret};
 use icr_webhooks_harness::sender::{Fault, Outgoing, Sender, SenderConfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_icr-webhooks");

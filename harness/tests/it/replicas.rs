@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use icr_webhooks::DeliveryStore as _;
+use icr_webhooks::once::DeliveryStore as _;
 use icr_webhooks::once::Stats;
 use icr_webhooks_harness::samples;
 use icr_webhooks_harness::sender::{Attempt, Outgoing, Sender, SenderConfig, Summary};
@@ -249,7 +249,10 @@ fn deliveries(count: usize) -> Vec<Outgoing> {
 }
 
 fn sender(urls: &[String]) -> Sender {
-    let mut config = SenderConfig::new(urls[0].clone(), Some(icr_webhooks::Secret::new(SECRET)));
+    let mut config = SenderConfig::new(
+        urls[0].clone(),
+        Some(icr_webhooks::receive::Secret::new(SECRET)),
+    );
     config.more_urls = urls[1..].to_vec();
     config.timeout = Duration::from_secs(10);
     Sender::new(config).unwrap()

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use icr_webhooks::{ContentType, Receiver, Secret};
+use icr_webhooks::Receiver;
+use icr_webhooks::receive::{ContentType, Secret};
 use icr_webhooks_harness::sender::{Fault, MAX_BODY, Outgoing, Sender, SenderConfig, USER_AGENT};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -91,7 +92,10 @@ async fn form_bodies_are_signed_over_the_form_bytes() {
         header(&request, "content-type"),
         Some("application/x-www-form-urlencoded")
     );
-    assert_eq!(request.body, icr_webhooks::form_body(PING).into_bytes());
+    assert_eq!(
+        request.body,
+        icr_webhooks::receive::form_body(PING).into_bytes()
+    );
     let expected = Secret::new(SECRET).sign(&request.body).to_string();
     assert_eq!(
         header(&request, "x-icr-signature-256"),

@@ -9,8 +9,10 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
+use icr_webhooks::contract::EventKey;
+use icr_webhooks::receive::{ContentType, Secret};
 use icr_webhooks::types::{CATALOGUE, SCHEMA_JSON};
-use icr_webhooks::{ContentType, Event, EventKey, Receiver, Secret};
+use icr_webhooks::{Event, Receiver};
 use icr_webhooks_harness::sender::SenderConfig;
 use icr_webhooks_harness::strategy::{Evolution, EvolutionKind, SchemaStrategies, StrategyError};
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
@@ -840,7 +842,7 @@ fn nulled_optional_properties_are_refused_at_their_path() {
         let owned = Event::from_slice(&nulled.event, &json);
         let borrowed = Event::from_slice_borrowed(&nulled.event, &json).map(Event::into_owned);
         prop_assert_eq!(&borrowed, &owned, "the borrowed parse differs");
-        let Err(icr_webhooks::ParseError::Shape {
+        let Err(icr_webhooks::receive::ParseError::Shape {
             event,
             action,
             path,

@@ -32,7 +32,8 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = crate::contract::RESPONSE_TIMEOUT;
 /// ```
 /// use std::time::Duration;
 /// use axum::{Extension, Router, routing::post};
-/// use icr_webhooks::{BodyTimeout, Delivery, Receiver};
+/// use icr_webhooks::{Delivery, Receiver};
+/// use icr_webhooks::axum::BodyTimeout;
 ///
 /// async fn webhook(delivery: Delivery) {}
 ///
@@ -48,7 +49,7 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = crate::contract::RESPONSE_TIMEOUT;
 /// `header_read_timeout`) or the proxy in front.
 ///
 /// [`Delivery`]: crate::Delivery
-/// [`DeliveryInfo`]: crate::DeliveryInfo
+/// [`DeliveryInfo`]: crate::receive::DeliveryInfo
 /// [`Once`]: super::Once
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -127,7 +128,8 @@ async fn read_limited(
             continue;
         };
         total = total.saturating_add(chunk.len());
-        if let Err(error) = receiver.check_content_length(u64::try_from(total).unwrap_or(u64::MAX)) {
+        if let Err(error) = receiver.check_content_length(u64::try_from(total).unwrap_or(u64::MAX))
+        {
             drain_in_background(body);
             return Err(error.into());
         }

@@ -52,16 +52,16 @@ mod types;
 
 use std::time::Duration;
 
+pub use claimed::{Claimed, Settled};
 pub use clock::Clock;
 pub(crate) use clock::{duration_millis, from_millis, to_millis, to_millis_ceil};
-pub use claimed::{Claimed, Settled};
 pub use exactly_once::{Claim, ExactlyOnce};
 pub use inbox::{AcceptError, Handler, Inbox, InboxBuilder, Job, RetryPolicy, Workers};
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 pub use store::{DeliveryStore, ListFilter, StoreError, StoreFuture};
 pub use types::{
-    Accepted, ClaimedJob, DeliveryKey, Lease, Purge, Purged, Record, Retention, State,
-    Stats, StoredDelivery, Token,
+    Accepted, ClaimedJob, DeliveryKey, Lease, Purge, Purged, Record, Retention, State, Stats,
+    StoredDelivery, Token,
 };
 
 /// How long a delivery key is remembered by default: three days, the

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::{
-    Accepted, Claimed, ClaimedJob, Lease, DeliveryKey, Purge, Purged, Record, State, Stats, StoredDelivery,
-    Token,
+    Accepted, Claimed, ClaimedJob, DeliveryKey, Lease, Purge, Purged, Record, State, Stats,
+    StoredDelivery, Token,
 };
 use crate::headers::DeliveryId;
 
@@ -97,7 +97,11 @@ pub trait DeliveryStore: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError::Backend`] when the database fails.
-    fn claim<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Claimed<Lease>>;
+    fn claim<'a>(
+        &'a self,
+        key: &'a DeliveryKey,
+        lease: Duration,
+    ) -> StoreFuture<'a, Claimed<Lease>>;
 
     /// Extends the claim `token` on `key` to `lease` from now, and says until
     /// when it holds.

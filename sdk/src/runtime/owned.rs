@@ -16,7 +16,7 @@ use super::text::Text;
 ///
 /// ```
 /// use icr_webhooks::types::User;
-/// use icr_webhooks::{IntoOwned, Text};
+/// use icr_webhooks::types::{IntoOwned, Text};
 ///
 /// let json = r#"{"id":7,"node_id":"U_7","login":"mika","name":null,"type":"User","url":"https://icr.example/mika"}"#;
 /// let borrowed: User<Text<'_>> = serde_json::from_str(json)?;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The string type `S` of a payload that borrows from the body
 /// (`Event<Text<'a>>`, `Transfer<Text<'a>>`; the owned model's is
-/// [`CompactString`](crate::CompactString)).
+/// [`CompactString`](crate::types::CompactString)).
 ///
 /// A JSON string without escapes (`"acme-airlines"`) becomes a slice of the
 /// body; one with an escape (`"caf\u00e9"`, `"a\"b"`) is decoded into an
@@ -24,7 +24,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// `str` and `String` (both ways round), and prints as the string.
 ///
 /// ```
-/// use icr_webhooks::Text;
+/// use icr_webhooks::types::Text;
 ///
 /// let name: Text<'_> = serde_json::from_str(r#""acme-airlines""#)?;
 /// assert_eq!(name, "acme-airlines");

@@ -8,8 +8,11 @@ use std::net::SocketAddr;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::post;
+use icr_webhooks::axum::{DeliveryRejection, ReceiverState};
+use icr_webhooks::contract::header;
+use icr_webhooks::receive::DeliveryInfo;
 use icr_webhooks::types::CreditTransferEvent;
-use icr_webhooks::{Delivery, DeliveryInfo, DeliveryRejection, Event, Receiver, header};
+use icr_webhooks::{Delivery, Event, Receiver};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -22,9 +25,9 @@ struct App {
     seen: mpsc::UnboundedSender<Delivery>,
 }
 
-impl FromRef<App> for Receiver {
-    fn from_ref(app: &App) -> Self {
-        app.receiver.clone()
+impl ReceiverState for App {
+    fn receiver(&self) -> &Receiver {
+        &self.receiver
     }
 }
 
@@ -62,9 +65,9 @@ async fn start_borrowed(receiver: Receiver) -> (SocketAddr, mpsc::UnboundedRecei
         receiver: Receiver,
         seen: mpsc::UnboundedSender<Event>,
     }
-    impl FromRef<Borrowing> for Receiver {
-        fn from_ref(state: &Borrowing) -> Self {
-            state.receiver.clone()
+    impl ReceiverState for Borrowing {
+        fn receiver(&self) -> &Receiver {
+            &self.receiver
         }
     }
     impl FromRef<Borrowing> for mpsc::UnboundedSender<Event> {

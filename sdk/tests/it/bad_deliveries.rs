@@ -1,8 +1,11 @@
 //! A table of deliveries, good and bad, each with its exact outcome: the
 //! typed event it gives, or the error variant and the HTTP status.
 
+use icr_webhooks::contract::MAX_BODY_SIZE as DEFAULT_MAX_BODY_SIZE;
+use icr_webhooks::contract::header;
+use icr_webhooks::receive::ParseError;
 use icr_webhooks::types::{CreditTransferEvent, InventoryEvent};
-use icr_webhooks::{DEFAULT_MAX_BODY_SIZE, Event, ParseError, ReceiveError, Receiver, header};
+use icr_webhooks::{Event, ReceiveError, Receiver};
 
 use crate::support::{SECRET, Wire, example, receiver};
 
@@ -423,7 +426,7 @@ fn content_type() {
         (
             "form with two payloads",
             Wire::json("ping", {
-                let mut body = icr_webhooks::form_body(&ping).into_bytes();
+                let mut body = icr_webhooks::receive::form_body(&ping).into_bytes();
                 body.extend_from_slice(b"&payload=%7B%7D");
                 body
             })
@@ -778,7 +781,10 @@ fn unsigned_receiver() {
 fn lower_level_calls_agree_with_receive() {
     let receiver = receiver();
     let wire = Wire::transfer_completed();
-    assert_eq!(receiver.verify_size_and_signature(&wire.headers, &wire.body), Ok(()));
+    assert_eq!(
+        receiver.verify_size_and_signature(&wire.headers, &wire.body),
+        Ok(())
+    );
     let tampered = wire.clone().body(b"{}".to_vec());
     assert_eq!(
         receiver.verify_size_and_signature(&tampered.headers, &tampered.body),
@@ -831,7 +837,9 @@ fn check_then_borrowed_parse_points_into_the_payload() {
         Wire::transfer_completed(),
         Wire::form("credit_transfer", &Wire::transfer_completed().body),
     ] {
-        let info = receiver.receive_unparsed(&wire.headers, wire.body.clone()).unwrap();
+        let info = receiver
+            .receive_unparsed(&wire.headers, wire.body.clone())
+            .unwrap();
         let received = receiver.receive(&wire.headers, wire.body.clone()).unwrap();
         assert_eq!(info.id, received.info.id);
         assert_eq!(info.event_name, "credit_transfer");
@@ -895,7 +903,7 @@ fn optional_fields_refuse_null() {
         };
         assert_eq!(
             **source,
-            icr_webhooks::ParseError::Shape {
+            icr_webhooks::receive::ParseError::Shape {
                 event: event.to_owned(),
                 action: source.action().map(str::to_owned),
                 path: path.to_owned(),
@@ -903,7 +911,9 @@ fn optional_fields_refuse_null() {
             }
         );
         assert_eq!(error.status().as_u16(), 400);
-        let info = receiver.receive_unparsed(&wire.headers, wire.body.clone()).unwrap();
+        let info = receiver
+            .receive_unparsed(&wire.headers, wire.body.clone())
+            .unwrap();
         assert_eq!(
             info.parse_borrowed().unwrap_err(),
             error,

@@ -1,8 +1,10 @@
 //! The contract's own data: the test vector of section 3 and the examples of
 //! section 7 with their listed signatures, as JSON and form-encoded.
 
+use icr_webhooks::contract::header;
+use icr_webhooks::receive::{ContentType, Secret};
 use icr_webhooks::types::CreditTransferEvent;
-use icr_webhooks::{ContentType, Event, ReceiveError, Receiver, Secret, header};
+use icr_webhooks::{Event, ReceiveError, Receiver};
 
 use crate::support::{GUID, SECRET, Wire, example, example_files, receiver};
 

@@ -7,8 +7,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use icr_webhooks::contract::header;
+use icr_webhooks::once::{Claimed, DeliveryStore, ExactlyOnce, MemoryStore};
 use icr_webhooks::once::{Clock, DEFAULT_LEASE, DeliveryKey};
-use icr_webhooks::{Claimed, Claimed, DeliveryStore, ExactlyOnce, MemoryStore, header};
 
 use crate::axum_loopback::{runtime, send};
 use crate::server::{Options, drain, start};
@@ -194,7 +195,7 @@ fn a_claim_held_by_another_process_is_answered_409_without_waiting() {
             send(server.addr, &Wire::ping()).await,
             answer(409, "delivery is being processed; redeliver it later")
         );
-        assert!(started.elapsed() < icr_webhooks::DEFAULT_DUPLICATE_WAIT);
+        assert!(started.elapsed() < icr_webhooks::once::DEFAULT_DUPLICATE_WAIT);
         shared.complete(&key, lease.token).await.unwrap();
         assert_eq!(
             send(server.addr, &Wire::ping()).await,
@@ -268,8 +269,11 @@ fn racing_tasks_claim_each_guid_once() {
                                 mine.push(n);
                                 claim.complete().await.unwrap();
                             }
-                            Claimed::Done | Claimed::InProgress(_) => {}
-                            Claimed::Elsewhere => panic!("claimed elsewhere"),
+                            Claimed::Done
+                            | Claimed::InProgress {
+                                settled: Some(_), ..
+                            } => {}
+                            other => panic!("claimed elsewhere: {other:?}"),
                         }
                     }
                     mine
@@ -320,7 +324,10 @@ fn claim_waiting_returns_when_the_claim_in_progress_settles() {
         assert!(matches!(
             once.claim_waiting(claim.key(), std::future::ready(()))
                 .await,
-            Ok(Claimed::InProgress(_))
+            Ok(Claimed::InProgress {
+                expires: None,
+                settled: Some(_)
+            })
         ));
         drop(claim);
     });
@@ -331,11 +338,16 @@ fn claim_waiting_returns_when_the_claim_in_progress_settles() {
 #[test]
 fn webhook_state_serves_the_once_extractor() {
     use axum::{Router, routing::post};
-    use icr_webhooks::{Once, WebhookState};
+    use icr_webhooks::axum::{OnceDelivery, WebhookState};
 
-    async fn webhook(Once(_delivery, claim): Once) -> &'static str {
-        claim.complete().await.unwrap();
-        "done"
+    async fn webhook(once: OnceDelivery) -> &'static str {
+        match once {
+            OnceDelivery::New(_delivery, claim) => {
+                claim.complete().await.unwrap();
+                "done"
+            }
+            OnceDelivery::Done(_) => "delivery already processed",
+        }
     }
 
     runtime().block_on(async {

@@ -6,8 +6,10 @@
 //! the case is about the signature, so that each reaches the check it
 //! aims at.
 
+use icr_webhooks::contract::header;
+use icr_webhooks::receive::ParseError;
 use icr_webhooks::types::{CreditTransferEvent, InventoryEvent};
-use icr_webhooks::{Delivery, Event, ParseError, ReceiveError, header};
+use icr_webhooks::{Delivery, Event, ReceiveError};
 
 use crate::support::{GUID, SECRET, Wire, example, receiver};
 
@@ -355,7 +357,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
                 "ping",
                 [
                     &b"\xef\xbb\xbf"[..],
-                    icr_webhooks::form_body(&ping()).as_bytes(),
+                    icr_webhooks::receive::form_body(&ping()).as_bytes(),
                 ]
                 .concat(),
             ),
@@ -676,7 +678,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
         (
             "a form body with `payload` twice, the same value",
             raw_form("ping", {
-                let field = icr_webhooks::form_body(&ping());
+                let field = icr_webhooks::receive::form_body(&ping());
                 format!("{field}&{field}")
             }),
             Refused(ReceiveError::RepeatedPayloadField),
@@ -685,7 +687,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
             "a form body with `payload` twice, the second empty",
             raw_form(
                 "ping",
-                format!("{}&payload=", icr_webhooks::form_body(&ping())),
+                format!("{}&payload=", icr_webhooks::receive::form_body(&ping())),
             ),
             Refused(ReceiveError::RepeatedPayloadField),
         ),
@@ -693,7 +695,8 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
             "a form body with a bad percent-encoding inside a string: kept as it is",
             raw_form(
                 "ping",
-                icr_webhooks::form_body(&ping_with(r#""aXb""#, "60021")).replace('X', "%G1"),
+                icr_webhooks::receive::form_body(&ping_with(r#""aXb""#, "60021"))
+                    .replace('X', "%G1"),
             ),
             Accepted(|delivery| zen_is(delivery, "a%G1b")),
         ),
@@ -701,14 +704,14 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
             "a form body with a bad percent-encoding of the JSON's syntax",
             raw_form(
                 "ping",
-                icr_webhooks::form_body(&ping()).replacen("%7B", "%7G", 1),
+                icr_webhooks::receive::form_body(&ping()).replacen("%7B", "%7G", 1),
             ),
             Refused(malformed(1, 1, "expected value")),
         ),
         (
             "a form body cut in the middle of a percent-encoding",
             raw_form("ping", {
-                let body = icr_webhooks::form_body(&ping());
+                let body = icr_webhooks::receive::form_body(&ping());
                 body[..body.len() - 2].to_owned()
             }),
             Refused(malformed(1, 255, "expected `,` or `}`")),
@@ -717,7 +720,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
             "a form body with `+` for spaces",
             raw_form(
                 "ping",
-                icr_webhooks::form_body(&ping_with(r#""Measure twice""#, "60021")),
+                icr_webhooks::receive::form_body(&ping_with(r#""Measure twice""#, "60021")),
             ),
             Accepted(|delivery| zen_is(delivery, "Measure twice")),
         ),
@@ -725,7 +728,8 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
             "a form body with `%2B`: a literal plus",
             raw_form(
                 "ping",
-                icr_webhooks::form_body(&ping_with(r#""a b""#, "60021")).replace('+', "%2B"),
+                icr_webhooks::receive::form_body(&ping_with(r#""a b""#, "60021"))
+                    .replace('+', "%2B"),
             ),
             Accepted(|delivery| zen_is(delivery, "a+b")),
         ),
@@ -733,7 +737,8 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
             "a form body with spaces as `%20`",
             raw_form(
                 "ping",
-                icr_webhooks::form_body(&ping_with(r#""a b""#, "60021")).replace('+', "%20"),
+                icr_webhooks::receive::form_body(&ping_with(r#""a b""#, "60021"))
+                    .replace('+', "%20"),
             ),
             Accepted(|delivery| zen_is(delivery, "a b")),
         ),
@@ -746,7 +751,7 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
             "a form body whose field name is percent-encoded",
             raw_form(
                 "ping",
-                icr_webhooks::form_body(&ping()).replacen("payload", "%70ayload", 1),
+                icr_webhooks::receive::form_body(&ping()).replacen("payload", "%70ayload", 1),
             ),
             Accepted(is_ping),
         ),
@@ -754,25 +759,31 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
             "a form body with `PAYLOAD` in upper case",
             raw_form(
                 "ping",
-                icr_webhooks::form_body(&ping()).replacen("payload", "PAYLOAD", 1),
+                icr_webhooks::receive::form_body(&ping()).replacen("payload", "PAYLOAD", 1),
             ),
             Refused(ReceiveError::MissingPayloadField),
         ),
         (
             "a form body separated with `;`",
-            raw_form("ping", format!("a=1;{}", icr_webhooks::form_body(&ping()))),
+            raw_form(
+                "ping",
+                format!("a=1;{}", icr_webhooks::receive::form_body(&ping())),
+            ),
             Refused(ReceiveError::MissingPayloadField),
         ),
         (
             "a form body with an encoded NUL after the JSON",
-            raw_form("ping", format!("{}%00", icr_webhooks::form_body(&ping()))),
+            raw_form(
+                "ping",
+                format!("{}%00", icr_webhooks::receive::form_body(&ping())),
+            ),
             Refused(malformed(1, 256, "trailing characters")),
         ),
         (
             "a form body with an encoded `&` inside a string",
             raw_form(
                 "ping",
-                icr_webhooks::form_body(&ping_with(r#""a&payload=b""#, "60021")),
+                icr_webhooks::receive::form_body(&ping_with(r#""a&payload=b""#, "60021")),
             ),
             Accepted(|delivery| zen_is(delivery, "a&payload=b")),
         ),
@@ -780,7 +791,8 @@ fn cases() -> Vec<(&'static str, Wire, Expect)> {
             "a form body with overlong UTF-8, percent-encoded",
             raw_form(
                 "ping",
-                icr_webhooks::form_body(&ping_with(r#""aXb""#, "60021")).replace('X', "%C0%AF"),
+                icr_webhooks::receive::form_body(&ping_with(r#""aXb""#, "60021"))
+                    .replace('X', "%C0%AF"),
             ),
             Refused(malformed(1, 10, "invalid UTF-8")),
         ),

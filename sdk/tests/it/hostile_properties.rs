@@ -11,10 +11,10 @@ use std::time::{Duration, SystemTime};
 
 use icr_webhooks::once::{Clock, DeliveryKey, StoreError, Token};
 
-use icr_webhooks::{
-    Claimed, ContentType, Delivery, DeliveryId, DeliveryStore, Event, MemoryStore, ReceiveError,
-    Receiver, Secret, Signature, header,
-};
+use icr_webhooks::contract::header;
+use icr_webhooks::once::{Claimed, DeliveryStore, MemoryStore};
+use icr_webhooks::receive::{ContentType, DeliveryId, Secret, Signature};
+use icr_webhooks::{Delivery, Event, ReceiveError, Receiver};
 use proptest::prelude::*;
 
 const SECRET: &str = "whsec_Q7mN4rT8p3Xv2kLs9dE1";
@@ -121,8 +121,8 @@ fn typed_body() -> impl Strategy<Value = (Vec<u8>, &'static [u8])> {
     const FORM: &[u8] = b"application/x-www-form-urlencoded";
     prop_oneof![
         4 => payload().prop_map(|json| (json, JSON)),
-        3 => payload().prop_map(|json| (icr_webhooks::form_body(&json).into_bytes(), FORM)),
-        1 => payload().prop_map(|json| (format!("{0}&{0}", icr_webhooks::form_body(&json)).into_bytes(), FORM)),
+        3 => payload().prop_map(|json| (icr_webhooks::receive::form_body(&json).into_bytes(), FORM)),
+        1 => payload().prop_map(|json| (format!("{0}&{0}", icr_webhooks::receive::form_body(&json)).into_bytes(), FORM)),
         3 => body().prop_map(|body| (body, JSON)),
         1 => body().prop_map(|body| (body, FORM)),
     ]
@@ -503,8 +503,11 @@ mod over_axum {
     //! the receiver's own, as a rejection with its status.
 
     use axum::body::Body;
-    use axum::extract::{FromRef, FromRequest};
-    use icr_webhooks::{DeliveryRejection, ExactlyOnce, Once, OnceRejection};
+    use axum::extract::FromRequest;
+    use icr_webhooks::axum::{
+        DeliveryRejection, OnceDelivery, OnceRejection, OnceState, ReceiverState,
+    };
+    use icr_webhooks::once::ExactlyOnce;
 
     use super::*;
 
@@ -514,15 +517,15 @@ mod over_axum {
         once: ExactlyOnce,
     }
 
-    impl FromRef<State> for Receiver {
-        fn from_ref(state: &State) -> Self {
-            state.receiver.clone()
+    impl ReceiverState for State {
+        fn receiver(&self) -> &Receiver {
+            &self.receiver
         }
     }
 
-    impl FromRef<State> for ExactlyOnce {
-        fn from_ref(state: &State) -> Self {
-            state.once.clone()
+    impl OnceState for State {
+        fn exactly_once(&self) -> &ExactlyOnce {
+            &self.once
         }
     }
 
@@ -569,22 +572,24 @@ mod over_axum {
                 }
                 _ => prop_assert!(false, "extractor {got:?}, receiver {want:?}"),
             }
-            // Once: the same, then a second copy is acknowledged unprocessed.
+            // OnceDelivery: the same, then a second copy is done already.
             for copy in 0..2 {
                 let (request, _) = to_request(&headers, &body);
-                let once = runtime.block_on(Once::from_request(request, &state));
+                let once = runtime.block_on(OnceDelivery::from_request(request, &state));
                 match (&once, &want, copy) {
-                    (Ok(Once(delivery, claim)), Ok(event), 0) => {
+                    (Ok(OnceDelivery::New(delivery, claim)), Ok(event), 0) => {
                         prop_assert_eq!(&delivery.event, event);
                         prop_assert_eq!(claim.id(), &delivery.info.id);
                     }
-                    (Err(OnceRejection::AlreadyProcessed), Ok(_), 1) => {}
+                    (Ok(OnceDelivery::Done(delivery)), Ok(event), 1) => {
+                        prop_assert_eq!(&delivery.event, event);
+                    }
                     (Err(OnceRejection::Refused(DeliveryRejection::Refused(error))), Err(expected), _) => {
                         prop_assert_eq!(error, expected);
                     }
                     _ => prop_assert!(false, "copy {copy}: {once:?}, receiver {want:?}"),
                 }
-                if let Ok(Once(_, claim)) = once {
+                if let Ok(OnceDelivery::New(_, claim)) = once {
                     runtime.block_on(claim.complete()).unwrap();
                 }
             }

@@ -18,12 +18,14 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
+use icr_webhooks::contract::header;
 use icr_webhooks::once::{
-    AcceptError, Accepted, Claimed, ClaimedJob, DeliveryKey, DeliveryStore, Inbox, Job, ListFilter,
-    MemoryStore, Purge, Purged, Record, RetryPolicy, State, Stats, StoreError, StoreFuture,
-    StoredDelivery, Token,
+    AcceptError, Accepted, Claimed, ClaimedJob, DeliveryKey, DeliveryStore, Inbox, Job, Lease,
+    ListFilter, MemoryStore, Purge, Purged, Record, RetryPolicy, State, Stats, StoreError,
+    StoreFuture, StoredDelivery, Token,
 };
-use icr_webhooks::{BoxError, DeliveryId, ReceiveError, header};
+use icr_webhooks::receive::DeliveryId;
+use icr_webhooks::{BoxError, ReceiveError};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::axum_loopback::runtime;
@@ -690,7 +692,11 @@ struct FailingCompletes {
 }
 
 impl DeliveryStore for FailingCompletes {
-    fn claim<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Claimed<Lease>> {
+    fn claim<'a>(
+        &'a self,
+        key: &'a DeliveryKey,
+        lease: Duration,
+    ) -> StoreFuture<'a, Claimed<Lease>> {
         self.inner.claim(key, lease)
     }
     fn renew<'a>(
@@ -819,11 +825,12 @@ mod sqlite {
     use std::time::Duration;
 
     use axum::routing::post;
+    use icr_webhooks::BoxError;
+    use icr_webhooks::axum::{Enqueued, InboxRejection};
     use icr_webhooks::once::sqlite::{SqliteStore, complete_in};
     use icr_webhooks::once::{
         AcceptError, Accepted, DeliveryStore, Inbox, Job, State, StoreError, Token,
     };
-    use icr_webhooks::{BoxError, Enqueued, InboxRejection};
     use tokio::net::TcpListener;
     use tokio::sync::mpsc;
 

@@ -163,10 +163,13 @@ fn a_trickled_body_is_given_up_after_the_body_timeout() {
 
 #[test]
 fn the_default_body_timeout_is_icr_s_wait() {
-    assert_eq!(icr_webhooks::DEFAULT_BODY_TIMEOUT, Duration::from_secs(10));
     assert_eq!(
-        icr_webhooks::BodyTimeout::default(),
-        icr_webhooks::BodyTimeout(Duration::from_secs(10))
+        icr_webhooks::axum::DEFAULT_BODY_TIMEOUT,
+        Duration::from_secs(10)
+    );
+    assert_eq!(
+        icr_webhooks::axum::BodyTimeout::default(),
+        icr_webhooks::axum::BodyTimeout(Duration::from_secs(10))
     );
 }
 
@@ -186,7 +189,7 @@ fn two_hundred_trickling_connections_do_not_stop_good_deliveries() {
         let trickles: Vec<_> = (0..TRICKLES)
             .map(|n| {
                 let wire = Wire::ping().with(
-                    icr_webhooks::header::DELIVERY,
+                    icr_webhooks::contract::header::DELIVERY,
                     format!("{n:08x}-aaaa-4000-8000-000000000000"),
                 );
                 let framing = if n % 2 == 0 {
@@ -210,7 +213,7 @@ fn two_hundred_trickling_connections_do_not_stop_good_deliveries() {
         let good: Vec<_> = (0..GOOD)
             .map(|n| {
                 let wire = Wire::transfer_completed().with(
-                    icr_webhooks::header::DELIVERY,
+                    icr_webhooks::contract::header::DELIVERY,
                     format!("{n:08x}-bbbb-4000-8000-000000000000"),
                 );
                 tokio::spawn(async move { send(addr, &wire).await })

@@ -2,9 +2,9 @@
 //! any single flipped bit is caught, and no input makes a public function
 //! panic.
 
-use icr_webhooks::{
-    Delivery, DeliveryId, ReceiveError, Receiver, Secret, Signature, form_body, header,
-};
+use icr_webhooks::contract::header;
+use icr_webhooks::receive::{DeliveryId, Secret, Signature, form_body};
+use icr_webhooks::{Delivery, ReceiveError, Receiver};
 use proptest::prelude::*;
 
 fn receiver_for(secret: &[u8]) -> Receiver {

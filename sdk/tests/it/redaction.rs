@@ -3,7 +3,9 @@
 
 use std::error::Error as _;
 
-use icr_webhooks::{ReceiveError, Receiver, Secret, header};
+use icr_webhooks::contract::header;
+use icr_webhooks::receive::Secret;
+use icr_webhooks::{ReceiveError, Receiver};
 
 use crate::support::{SECRET, Wire, example};
 

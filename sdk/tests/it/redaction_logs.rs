@@ -12,7 +12,10 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use icr_webhooks::{DeliveryRejection, OnceRejection, ReceiveError, Secret, header};
+use icr_webhooks::ReceiveError;
+use icr_webhooks::axum::{DeliveryRejection, OnceRejection};
+use icr_webhooks::contract::header;
+use icr_webhooks::receive::Secret;
 
 use crate::axum_loopback::{chunked, head, runtime, send, send_raw};
 use crate::support::{Wire, example};
@@ -321,7 +324,6 @@ fn rejections_show_no_secret_signature_or_body() {
         }
     }
     for rejection in [
-        OnceRejection::AlreadyProcessed,
         OnceRejection::InProgress,
         OnceRejection::Refused(DeliveryRejection::BodyTimeout {
             after: Duration::from_secs(10),

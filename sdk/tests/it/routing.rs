@@ -3,10 +3,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use icr_webhooks::receive::DeliveryInfo;
+use icr_webhooks::router::{Outcome, Router};
 use icr_webhooks::types::{
     CreditTransferCompleted, CreditTransferEvent, InventoryEvent, PingEvent,
 };
-use icr_webhooks::{Delivery, DeliveryInfo, Event, Outcome, Router};
+use icr_webhooks::{Delivery, Event};
 
 use crate::support::{Wire, example, receiver};
 

@@ -9,10 +9,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Extension;
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::post;
-use icr_webhooks::{BodyTimeout, DeliveryStore, ExactlyOnce, MemoryStore, Once, Receiver};
+use icr_webhooks::Receiver;
+use icr_webhooks::axum::{BodyTimeout, OnceDelivery, OnceState, ReceiverState};
+use icr_webhooks::once::{DeliveryStore, ExactlyOnce, MemoryStore};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
 
@@ -34,7 +37,7 @@ impl Options {
         Self {
             receiver: crate::support::receiver(),
             store: Arc::new(store),
-            wait: icr_webhooks::DEFAULT_DUPLICATE_WAIT,
+            wait: icr_webhooks::once::DEFAULT_DUPLICATE_WAIT,
             body_timeout: None,
             gated: false,
             failures: 0,
@@ -80,19 +83,22 @@ struct TestApp {
     processed: mpsc::UnboundedSender<String>,
 }
 
-impl FromRef<TestApp> for Receiver {
-    fn from_ref(app: &TestApp) -> Self {
-        app.receiver.clone()
+impl ReceiverState for TestApp {
+    fn receiver(&self) -> &Receiver {
+        &self.receiver
     }
 }
 
-impl FromRef<TestApp> for ExactlyOnce {
-    fn from_ref(app: &TestApp) -> Self {
-        app.once.clone()
+impl OnceState for TestApp {
+    fn exactly_once(&self) -> &ExactlyOnce {
+        &self.once
     }
 }
 
-async fn webhook(State(app): State<TestApp>, Once(delivery, claim): Once) -> StatusCode {
+async fn webhook(State(app): State<TestApp>, once: OnceDelivery) -> Response {
+    let OnceDelivery::New(delivery, claim) = once else {
+        return (StatusCode::OK, "delivery already processed").into_response();
+    };
     let id = delivery.info.id.as_str().to_owned();
     app.started.send(id.clone()).unwrap();
     if let Some(gate) = &app.gate {
@@ -106,11 +112,11 @@ async fn webhook(State(app): State<TestApp>, Once(delivery, claim): Once) -> Sta
         .is_ok();
     if fail {
         // The claim drops: given back.
-        return StatusCode::INTERNAL_SERVER_ERROR;
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     app.processed.send(id).unwrap();
     claim.complete().await.unwrap();
-    StatusCode::OK
+    StatusCode::OK.into_response()
 }
 
 /// Starts a receiver on 127.0.0.1 and a free port.

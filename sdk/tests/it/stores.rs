@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use icr_webhooks::DeliveryId;
 use icr_webhooks::once::{
-    Accepted, Claimed, ClaimedJob, DeliveryKey, DeliveryStore, ListFilter, Purge, Purged, Record,
-    State, Stats, StoreError, StoredDelivery, Token,
+    Accepted, Claimed, ClaimedJob, DeliveryKey, DeliveryStore, Lease, ListFilter, Purge, Purged,
+    Record, State, Stats, StoreError, StoredDelivery, Token,
 };
+use icr_webhooks::receive::DeliveryId;
 use proptest::prelude::*;
 
 use crate::axum_loopback::runtime;
@@ -57,7 +57,7 @@ where
     });
 }
 
-fn new_lease(begin: Claimed<Lease>) -> icr_webhooks::once::Lease {
+fn new_lease(begin: Claimed<Lease>) -> Lease {
     match begin {
         Claimed::New(lease) => lease,
         other => panic!("expected a new claim, got {other:?}"),
@@ -74,7 +74,8 @@ fn begin_complete_and_abort_with_fencing_tokens() {
         assert_eq!(
             store.claim(&key(1), LEASE).await.unwrap(),
             Claimed::InProgress {
-                expires: Some(now + LEASE)
+                expires: Some(now + LEASE),
+                settled: None
             }
         );
         // Another key is independent; the same GUID of another hook too.
@@ -120,7 +121,9 @@ fn many_tasks_claiming_one_guid_get_one_claim() {
             for task in tasks {
                 match task.await.unwrap() {
                     Claimed::New(_) => new += 1,
-                    Claimed::InProgress { expires: Some(_), .. } => {}
+                    Claimed::InProgress {
+                        expires: Some(_), ..
+                    } => {}
                     other => panic!("unexpected {other:?}"),
                 }
             }
@@ -190,7 +193,10 @@ fn the_inbox_accepts_once_claims_retries_and_keeps_the_dead() {
         );
         assert_eq!(
             store.claim(&key(1), LEASE).await.unwrap(),
-            Claimed::elsewhere(None),
+            Claimed::InProgress {
+                expires: None,
+                settled: None
+            },
             "waiting in the inbox"
         );
         let jobs = store.claim_jobs(10, LEASE).await.unwrap();

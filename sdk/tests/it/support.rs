@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use icr_webhooks::{ReceiveError, Receiver, Secret, header};
+use icr_webhooks::contract::header;
+use icr_webhooks::receive::Secret;
+use icr_webhooks::{ReceiveError, Receiver};
 
 /// The secret the contract's examples are signed with.
 pub(crate) const SECRET: &str = "whsec_Q7mN4rT8p3Xv2kLs9dE1";
@@ -51,7 +53,7 @@ impl Wire {
     /// A form delivery of the JSON `payload` for `event`, signed over the
     /// form bytes with `SECRET`.
     pub(crate) fn form(event: &str, payload: &[u8]) -> Self {
-        let body = icr_webhooks::form_body(payload).into_bytes();
+        let body = icr_webhooks::receive::form_body(payload).into_bytes();
         Self::signed(event, "application/x-www-form-urlencoded", body)
     }
 

@@ -21,11 +21,11 @@ use tokio::sync::{Notify, watch};
 use super::{
     Accepted, Clock, DEFAULT_LEASE, DeliveryKey, DeliveryStore, StoreError, StoredDelivery, Token,
 };
-use crate::contract::header;
 use crate::BoxError;
-use crate::headers::{ContentType, HeaderSource};
+use crate::contract::header;
 use crate::delivery::{Delivery, DeliveryInfo};
 use crate::error::ReceiveError;
+use crate::headers::{ContentType, HeaderSource};
 use crate::receiver::Receiver;
 
 pub use retry::RetryPolicy;
@@ -103,7 +103,7 @@ impl Job {
     }
 }
 
-/// What processes the inbox's jobs: a [`Router`](crate::Router), or an async
+/// What processes the inbox's jobs: a [`Router`](crate::router::Router), or an async
 /// function of the [`Job`]. An error is retried as the [`RetryPolicy`] says.
 pub trait Handler: Send + Sync + 'static {
     /// Processes one job.

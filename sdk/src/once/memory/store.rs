@@ -8,9 +8,9 @@ use super::MemoryStore;
 use super::rows::{Kept, Key, Row, guid_number, key_of, record, stored};
 use crate::headers::DeliveryId;
 use crate::once::{
-    Accepted, Claimed, ClaimedJob, Lease, DeliveryKey, DeliveryStore, ListFilter, Purge, Purged, Record,
-    State, Stats, StoreError, StoreFuture, StoredDelivery, Token, duration_millis, from_millis,
-    to_millis, to_millis_ceil,
+    Accepted, Claimed, ClaimedJob, DeliveryKey, DeliveryStore, Lease, ListFilter, Purge, Purged,
+    Record, State, Stats, StoreError, StoreFuture, StoredDelivery, Token, duration_millis,
+    from_millis, to_millis, to_millis_ceil,
 };
 
 fn done<'a, T: Send + 'a>(result: Result<T, StoreError>) -> StoreFuture<'a, T> {
@@ -18,7 +18,11 @@ fn done<'a, T: Send + 'a>(result: Result<T, StoreError>) -> StoreFuture<'a, T> {
 }
 
 impl DeliveryStore for MemoryStore {
-    fn claim<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Claimed<Lease>> {
+    fn claim<'a>(
+        &'a self,
+        key: &'a DeliveryKey,
+        lease: Duration,
+    ) -> StoreFuture<'a, Claimed<Lease>> {
         let begin = self.with(|rows, now| {
             let key = key_of(key);
             let existing = rows.rows.get(&key).cloned();

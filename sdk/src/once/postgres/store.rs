@@ -7,12 +7,17 @@ use super::ops::{ABORT, purge_rows};
 use super::{Completion, PostgresStore};
 use crate::headers::DeliveryId;
 use crate::once::{
-    Accepted, Claimed, ClaimedJob, Lease, DeliveryKey, DeliveryStore, ListFilter, Purge, Purged, Record,
-    Stats, StoreFuture, StoredDelivery, Token, duration_millis, from_millis, to_millis_ceil,
+    Accepted, Claimed, ClaimedJob, DeliveryKey, DeliveryStore, Lease, ListFilter, Purge, Purged,
+    Record, Stats, StoreFuture, StoredDelivery, Token, duration_millis, from_millis,
+    to_millis_ceil,
 };
 
 impl DeliveryStore for PostgresStore {
-    fn claim<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Claimed<Lease>> {
+    fn claim<'a>(
+        &'a self,
+        key: &'a DeliveryKey,
+        lease: Duration,
+    ) -> StoreFuture<'a, Claimed<Lease>> {
         Box::pin(self.begin_now(key, lease))
     }
 

@@ -9,8 +9,8 @@ use tokio::sync::oneshot;
 
 use crate::headers::DeliveryId;
 use crate::once::{
-    Accepted, Claimed, ClaimedJob, Lease, DeliveryKey, ListFilter, Purge, Purged, Record, Stats, StoreError,
-    StoredDelivery, Token,
+    Accepted, Claimed, ClaimedJob, DeliveryKey, Lease, ListFilter, Purge, Purged, Record, Stats,
+    StoreError, StoredDelivery, Token,
 };
 
 /// A call to the connection's thread.

@@ -7,12 +7,16 @@ use super::SqliteStore;
 use super::call::{Answer, Op, Reply};
 use crate::headers::DeliveryId;
 use crate::once::{
-    Accepted, Claimed, ClaimedJob, Lease, DeliveryKey, DeliveryStore, ListFilter, Purge, Purged, Record,
-    Stats, StoreFuture, StoredDelivery, Token,
+    Accepted, Claimed, ClaimedJob, DeliveryKey, DeliveryStore, Lease, ListFilter, Purge, Purged,
+    Record, Stats, StoreFuture, StoredDelivery, Token,
 };
 
 impl DeliveryStore for SqliteStore {
-    fn claim<'a>(&'a self, key: &'a DeliveryKey, lease: Duration) -> StoreFuture<'a, Claimed<Lease>> {
+    fn claim<'a>(
+        &'a self,
+        key: &'a DeliveryKey,
+        lease: Duration,
+    ) -> StoreFuture<'a, Claimed<Lease>> {
         self.call(Op::Claim(key.clone(), lease), |answer| match answer {
             Answer::Claim(begin) => Some(begin),
             _ => None,

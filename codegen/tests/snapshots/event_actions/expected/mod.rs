@@ -16,7 +16,7 @@ pub use self::unions::*;
 /// event name to its payload schema.
 pub const SCHEMA_JSON: &str = include_str!("schema.json");
 /// Every event this version knows, sorted by name, with its actions.
-pub const CATALOGUE: &[::icr_webhooks::EventSpec] = &[
+pub const CATALOGUE: &[::icr_webhooks::__private::EventSpec] = &[
     ::icr_webhooks::__private::event_spec(
         "door",
         &["opened", "closed"],
@@ -28,7 +28,7 @@ pub const CATALOGUE: &[::icr_webhooks::EventSpec] = &[
 /// events with actions, by its `action`.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Event<S = ::icr_webhooks::CompactString> {
+pub enum Event<S = ::icr_webhooks::__private::CompactString> {
     /// A door opened or closed.
     Door(DoorEvent<S>),
     /// Sent when the hook is created.
@@ -73,7 +73,7 @@ impl<'a, S: ::serde::Deserialize<'a>> Event<S> {
     fn parse(
         event: &str,
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         match event {
             "door" => {
                 ::icr_webhooks::__private::parse_tagged::<DoorEvent<S>>(json, "door")
@@ -100,42 +100,43 @@ impl Event {
     /// trying types in turn.
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object or do not fit the type of a known event and
     /// action. Unknown events and actions are not errors.
     pub fn from_slice(
         event: &str,
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         Self::parse(event, json)
     }
 }
-impl<'a> Event<::icr_webhooks::Text<'a>> {
+impl<'a> Event<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](Event::from_slice), borrowing the strings
-    /// from `json` (see [`Text`](::icr_webhooks::Text)).
+    /// from `json` (see [`Text`](::icr_webhooks::__private::Text)).
     ///
     /// # Errors
     /// As [`from_slice`](Event::from_slice).
     pub fn from_slice_borrowed(
         event: &str,
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         Self::parse(event, json)
     }
     /// The owned event, with every string copied out of the body.
     pub fn into_owned(self) -> Event {
-        ::icr_webhooks::IntoOwned::into_owned(self)
+        ::icr_webhooks::__private::IntoOwned::into_owned(self)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for Event<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Event<::icr_webhooks::__private::Text<'a>> {
     type Owned = Event;
     fn into_owned(self) -> Event {
         match self {
             Self::Door(inner) => {
-                Event::Door(::icr_webhooks::IntoOwned::into_owned(inner))
+                Event::Door(::icr_webhooks::__private::IntoOwned::into_owned(inner))
             }
             Self::Ping(inner) => {
-                Event::Ping(::icr_webhooks::IntoOwned::into_owned(inner))
+                Event::Ping(::icr_webhooks::__private::IntoOwned::into_owned(inner))
             }
             Self::Unknown { event, raw } => Event::Unknown { event, raw },
         }

@@ -6,18 +6,19 @@ use super::*;
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct DoorClosed<S = ::icr_webhooks::CompactString> {
+pub struct DoorClosed<S = ::icr_webhooks::__private::CompactString> {
     /// Why.
     pub reason: S,
     /// Who.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for DoorClosed<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for DoorClosed<::icr_webhooks::__private::Text<'a>> {
     type Owned = DoorClosed;
     fn into_owned(self) -> DoorClosed {
         DoorClosed {
-            reason: ::icr_webhooks::IntoOwned::into_owned(self.reason),
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            reason: ::icr_webhooks::__private::IntoOwned::into_owned(self.reason),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -25,15 +26,16 @@ impl<'a> ::icr_webhooks::IntoOwned for DoorClosed<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct DoorOpened<S = ::icr_webhooks::CompactString> {
+pub struct DoorOpened<S = ::icr_webhooks::__private::CompactString> {
     /// Who.
     pub sender: User<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for DoorOpened<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for DoorOpened<::icr_webhooks::__private::Text<'a>> {
     type Owned = DoorOpened;
     fn into_owned(self) -> DoorOpened {
         DoorOpened {
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
         }
     }
 }
@@ -41,7 +43,7 @@ impl<'a> ::icr_webhooks::IntoOwned for DoorOpened<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct PingEvent<S = ::icr_webhooks::CompactString> {
+pub struct PingEvent<S = ::icr_webhooks::__private::CompactString> {
     /// Optional.
     #[serde(
         default = "::icr_webhooks::__private::absent",
@@ -52,12 +54,13 @@ pub struct PingEvent<S = ::icr_webhooks::CompactString> {
     /// A saying.
     pub zen: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for PingEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for PingEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = PingEvent;
     fn into_owned(self) -> PingEvent {
         PingEvent {
-            sender: ::icr_webhooks::IntoOwned::into_owned(self.sender),
-            zen: ::icr_webhooks::IntoOwned::into_owned(self.zen),
+            sender: ::icr_webhooks::__private::IntoOwned::into_owned(self.sender),
+            zen: ::icr_webhooks::__private::IntoOwned::into_owned(self.zen),
         }
     }
 }
@@ -65,15 +68,16 @@ impl<'a> ::icr_webhooks::IntoOwned for PingEvent<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct User<S = ::icr_webhooks::CompactString> {
+pub struct User<S = ::icr_webhooks::__private::CompactString> {
     /// The handle.
     pub login: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for User<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for User<::icr_webhooks::__private::Text<'a>> {
     type Owned = User;
     fn into_owned(self) -> User {
         User {
-            login: ::icr_webhooks::IntoOwned::into_owned(self.login),
+            login: ::icr_webhooks::__private::IntoOwned::into_owned(self.login),
         }
     }
 }

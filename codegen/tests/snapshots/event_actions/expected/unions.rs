@@ -5,7 +5,7 @@ use super::*;
 /// A door opened or closed.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum DoorEvent<S = ::icr_webhooks::CompactString> {
+pub enum DoorEvent<S = ::icr_webhooks::__private::CompactString> {
     /// The door opened.
     Opened(::std::boxed::Box<DoorOpened<S>>),
     /// The door closed.
@@ -51,23 +51,23 @@ impl DoorEvent {
     /// only the keys before it are held).
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object, lack a string `action`, or do not fit the
     /// type of a known action.
     pub fn from_slice(
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "door")
     }
 }
-impl<'a> DoorEvent<::icr_webhooks::Text<'a>> {
+impl<'a> DoorEvent<::icr_webhooks::__private::Text<'a>> {
     /// [`from_slice`](#name::from_slice), borrowing the strings from `json`.
     ///
     /// # Errors
     /// As [`from_slice`](#name::from_slice).
     pub fn from_slice_borrowed(
         json: &'a [u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         ::icr_webhooks::__private::parse_tagged::<Self>(json, "door")
     }
 }
@@ -144,15 +144,16 @@ impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de> for DoorEvent<
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for DoorEvent<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for DoorEvent<::icr_webhooks::__private::Text<'a>> {
     type Owned = DoorEvent;
     fn into_owned(self) -> DoorEvent {
         match self {
             Self::Opened(v) => {
-                DoorEvent::Opened(::icr_webhooks::IntoOwned::into_owned(v))
+                DoorEvent::Opened(::icr_webhooks::__private::IntoOwned::into_owned(v))
             }
             Self::Closed(v) => {
-                DoorEvent::Closed(::icr_webhooks::IntoOwned::into_owned(v))
+                DoorEvent::Closed(::icr_webhooks::__private::IntoOwned::into_owned(v))
             }
             Self::Unknown { action, raw } => DoorEvent::Unknown { action, raw },
         }

@@ -6,15 +6,16 @@ use super::*;
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Owner<S = ::icr_webhooks::CompactString> {
+pub struct Owner<S = ::icr_webhooks::__private::CompactString> {
     /// The handle.
     pub login: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Owner<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Owner<::icr_webhooks::__private::Text<'a>> {
     type Owned = Owner;
     fn into_owned(self) -> Owner {
         Owner {
-            login: ::icr_webhooks::IntoOwned::into_owned(self.login),
+            login: ::icr_webhooks::__private::IntoOwned::into_owned(self.login),
         }
     }
 }
@@ -22,7 +23,7 @@ impl<'a> ::icr_webhooks::IntoOwned for Owner<::icr_webhooks::Text<'a>> {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Record<S = ::icr_webhooks::CompactString> {
+pub struct Record<S = ::icr_webhooks::__private::CompactString> {
     /// A timestamp.
     #[serde(deserialize_with = "::icr_webhooks::__private::rfc3339")]
     pub at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -30,7 +31,7 @@ pub struct Record<S = ::icr_webhooks::CompactString> {
     pub balance: u64,
     /// A map of field changes.
     pub changes: ::std::collections::BTreeMap<
-        ::icr_webhooks::CompactString,
+        ::icr_webhooks::__private::CompactString,
         RecordChangesValue,
     >,
     /// An optional, nullable timestamp.
@@ -97,7 +98,8 @@ pub struct Record<S = ::icr_webhooks::CompactString> {
     /// u16.
     pub vintage: u16,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Record<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Record<::icr_webhooks::__private::Text<'a>> {
     type Owned = Record;
     fn into_owned(self) -> Record {
         Record {
@@ -107,16 +109,16 @@ impl<'a> ::icr_webhooks::IntoOwned for Record<::icr_webhooks::Text<'a>> {
             closed_at: self.closed_at,
             delta: self.delta,
             from: self.from,
-            hint: ::icr_webhooks::IntoOwned::into_owned(self.hint),
+            hint: ::icr_webhooks::__private::IntoOwned::into_owned(self.hint),
             id: self.id,
-            memo: ::icr_webhooks::IntoOwned::into_owned(self.memo),
-            note: ::icr_webhooks::IntoOwned::into_owned(self.note),
+            memo: ::icr_webhooks::__private::IntoOwned::into_owned(self.memo),
+            note: ::icr_webhooks::__private::IntoOwned::into_owned(self.note),
             on: self.on,
-            owner: ::icr_webhooks::IntoOwned::into_owned(self.owner),
+            owner: ::icr_webhooks::__private::IntoOwned::into_owned(self.owner),
             period: self.period,
             seen_at: self.seen_at,
-            tags: ::icr_webhooks::IntoOwned::into_owned(self.tags),
-            url: ::icr_webhooks::IntoOwned::into_owned(self.url),
+            tags: ::icr_webhooks::__private::IntoOwned::into_owned(self.tags),
+            url: ::icr_webhooks::__private::IntoOwned::into_owned(self.url),
             vintage: self.vintage,
         }
     }

@@ -16,7 +16,7 @@ pub use self::unions::*;
 /// event name to its payload schema.
 pub const SCHEMA_JSON: &str = include_str!("schema.json");
 /// Every event this version knows, sorted by name, with its actions.
-pub const CATALOGUE: &[::icr_webhooks::EventSpec] = &[];
+pub const CATALOGUE: &[::icr_webhooks::__private::EventSpec] = &[];
 /// One webhook payload, typed by its `X-ICR-Event` name and, for
 /// events with actions, by its `action`.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,7 +56,7 @@ impl Event {
     fn parse(
         event: &str,
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         match event {
             _ => {
                 Ok(Self::Unknown {
@@ -75,13 +75,13 @@ impl Event {
     /// trying types in turn.
     ///
     /// # Errors
-    /// [`ParseError`](::icr_webhooks::ParseError) when the bytes are
+    /// [`ParseError`](::icr_webhooks::__private::ParseError) when the bytes are
     /// not a JSON object or do not fit the type of a known event and
     /// action. Unknown events and actions are not errors.
     pub fn from_slice(
         event: &str,
         json: &[u8],
-    ) -> ::std::result::Result<Self, ::icr_webhooks::ParseError> {
+    ) -> ::std::result::Result<Self, ::icr_webhooks::__private::ParseError> {
         Self::parse(event, json)
     }
 }

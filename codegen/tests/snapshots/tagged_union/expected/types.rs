@@ -6,16 +6,18 @@ use super::*;
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct DestinationExternalRegistry<S = ::icr_webhooks::CompactString> {
+pub struct DestinationExternalRegistry<S = ::icr_webhooks::__private::CompactString> {
     /// Its name.
     pub registry_name: S,
 }
-impl<'a> ::icr_webhooks::IntoOwned
-for DestinationExternalRegistry<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for DestinationExternalRegistry<::icr_webhooks::__private::Text<'a>> {
     type Owned = DestinationExternalRegistry;
     fn into_owned(self) -> DestinationExternalRegistry {
         DestinationExternalRegistry {
-            registry_name: ::icr_webhooks::IntoOwned::into_owned(self.registry_name),
+            registry_name: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.registry_name,
+            ),
         }
     }
 }
@@ -30,15 +32,18 @@ pub struct DestinationInventory {
 #[non_exhaustive]
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(bound(deserialize = "S: ::serde::Deserialize<'de>"))]
-pub struct Transfer<S = ::icr_webhooks::CompactString> {
+pub struct Transfer<S = ::icr_webhooks::__private::CompactString> {
     /// Where the credits go.
     pub destination: Destination<S>,
 }
-impl<'a> ::icr_webhooks::IntoOwned for Transfer<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Transfer<::icr_webhooks::__private::Text<'a>> {
     type Owned = Transfer;
     fn into_owned(self) -> Transfer {
         Transfer {
-            destination: ::icr_webhooks::IntoOwned::into_owned(self.destination),
+            destination: ::icr_webhooks::__private::IntoOwned::into_owned(
+                self.destination,
+            ),
         }
     }
 }

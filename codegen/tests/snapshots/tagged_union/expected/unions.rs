@@ -5,7 +5,7 @@ use super::*;
 /// Where credits go, told apart by `kind`.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Destination<S = ::icr_webhooks::CompactString> {
+pub enum Destination<S = ::icr_webhooks::__private::CompactString> {
     /// An inventory on ICR.
     Inventory(DestinationInventory),
     /// An account on another registry.
@@ -121,13 +121,16 @@ impl<'de, S: ::serde::Deserialize<'de>> ::serde::Deserialize<'de> for Destinatio
         ::icr_webhooks::__private::deserialize_tagged(deserializer)
     }
 }
-impl<'a> ::icr_webhooks::IntoOwned for Destination<::icr_webhooks::Text<'a>> {
+impl<'a> ::icr_webhooks::__private::IntoOwned
+for Destination<::icr_webhooks::__private::Text<'a>> {
     type Owned = Destination;
     fn into_owned(self) -> Destination {
         match self {
             Self::Inventory(v) => Destination::Inventory(v),
             Self::ExternalRegistry(v) => {
-                Destination::ExternalRegistry(::icr_webhooks::IntoOwned::into_owned(v))
+                Destination::ExternalRegistry(
+                    ::icr_webhooks::__private::IntoOwned::into_owned(v),
+                )
             }
             Self::Unknown { kind, raw } => Destination::Unknown { kind, raw },
         }
