@@ -10,11 +10,10 @@ use serde_json::Value;
 use crate::strategy::{SchemaStrategies, StrategyError};
 
 /// Every `event.action` of the catalogue (`ping` bare), sorted.
-pub fn keys() -> Vec<String> {
-    let mut keys: Vec<String> = icr_webhooks::types::CATALOGUE
+pub fn keys() -> Vec<EventKey> {
+    let mut keys: Vec<EventKey> = icr_webhooks::types::CATALOGUE
         .iter()
         .flat_map(icr_webhooks::types::EventSpec::keys)
-        .map(|key| key.to_string())
         .collect();
     keys.sort();
     keys
@@ -47,12 +46,9 @@ pub enum SampleError {
 /// # Errors
 /// [`SampleError::UnknownKey`] for a key outside the schema, or a strategy
 /// failure.
-pub fn generate(key: &str, seed: u64, count: usize) -> Result<Vec<Value>, SampleError> {
+pub fn generate(key: &EventKey, seed: u64, count: usize) -> Result<Vec<Value>, SampleError> {
     let strategies = SchemaStrategies::bundled()?;
-    let parsed: EventKey = key.parse().map_err(|_| SampleError::UnknownKey {
-        key: key.to_owned(),
-    })?;
-    let (event, action) = (parsed.event(), parsed.action());
+    let (event, action) = (key.event(), key.action());
     let actions: Vec<Option<&str>> = strategies
         .pairs()
         .into_iter()
@@ -61,7 +57,7 @@ pub fn generate(key: &str, seed: u64, count: usize) -> Result<Vec<Value>, Sample
         .collect();
     if actions.is_empty() {
         return Err(SampleError::UnknownKey {
-            key: key.to_owned(),
+            key: key.to_string(),
         });
     }
     let mut runner = runner(seed);

@@ -125,7 +125,7 @@ impl Delivery {
 impl DeliveryInfo {
     /// Parses the payload into an [`Event<Text<'_>>`](Event), the same
     /// model whose strings point into [`payload`](Self::payload) instead of
-    /// being copied (see [`Text`](crate::Text)). The outcome is the one
+    /// being copied (see [`Text`](crate::types::Text)). The outcome is the one
     /// [`Receiver::receive`](crate::Receiver::receive) gives, with the same
     /// errors, as a borrowed value; `into_owned` turns it into the owned
     /// [`Event`].

@@ -8,11 +8,28 @@
 //! events and actions are not errors; they arrive as `Unknown` variants that
 //! keep their JSON.
 //!
+//! # The API at a glance
+//!
+//! The root holds the common path: [`Receiver`], [`Delivery`], [`Event`]
+//! and [`ReceiveError`]. The rest is grouped by concern:
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`receive`] | the receiver, its builder and configuration error, each lower-level step (size, signature, headers, parse) by a name that says how far it goes, the header types, [`receive::Secret`] to sign as ICR does |
+//! | [`types`] | the generated payload types, [`Event`] and one variant per event and action, the string type they are generic over, [`types::IntoOwned`] |
+//! | [`router`] | a [`router::Router`] of async handlers by event and action |
+//! | [`once`] | processing each delivery once: the stores (memory, SQLite, PostgreSQL), [`once::ExactlyOnce`] (process, then answer) and [`once::Inbox`] (accept, then process) |
+//! | `axum` (feature `axum`) | the extractors, their rejections and the router state they need |
+//! | [`contract`] | the contract's facts: header names, the 25 MiB limit, ICR's 10 s wait, the three-day redelivery window, [`contract::EventKey`] |
+//!
+//! The crates whose types appear in the API are re-exported: [`http`],
+//! [`bytes`], [`chrono`], [`serde_json`].
+//!
 //! # Receiving a delivery
 //!
 //! Build a [`Receiver`] once, with the webhook secret, then give it each
 //! request's headers and raw body (any framework: an [`http::HeaderMap`] or
-//! plain name/value pairs, see [`HeaderSource`]):
+//! plain name/value pairs, see [`receive::HeaderSource`]):
 //!
 //! ```
 //! use icr_webhooks::types::CreditTransferEvent;
@@ -20,7 +37,7 @@
 //!
 //! let receiver = Receiver::new("whsec_Q7mN4rT8p3Xv2kLs9dE1")?;
 //! # let body = br#"{"zen":"Measure twice, retire once.","hook_id":60021,"hook":{"id":60021,"type":"App","name":"web","active":true,"events":["credit_transfer"],"config":{"url":"https://example.net/icr","content_type":"json","insecure_ssl":"0"},"created_at":"2026-11-28T08:59:58Z","updated_at":"2026-11-28T08:59:58Z"}}"#.to_vec();
-//! # let signature = icr_webhooks::Secret::new("whsec_Q7mN4rT8p3Xv2kLs9dE1").sign(&body).to_string();
+//! # let signature = icr_webhooks::receive::Secret::new("whsec_Q7mN4rT8p3Xv2kLs9dE1").sign(&body).to_string();
 //! # let headers = [
 //! #     ("X-ICR-Event", "ping"),
 //! #     ("X-ICR-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
@@ -46,30 +63,39 @@
 //! A [`ReceiveError`] knows the status to answer with
 //! ([`status`](ReceiveError::status)); its message never holds the secret,
 //! a signature or the body. Answer 2xx fast and do slow work after
-//! answering, and use [`DeliveryInfo::id`] to process a redelivery only
-//! once: ICR redelivers with the same GUID.
+//! answering, and process a redelivery only once ([`once`]): ICR
+//! redelivers with the same GUID.
+//!
+//! With axum, the handler takes the delivery as an extractor instead:
+//! `async fn webhook(delivery: Delivery)` on a router whose state is the
+//! `Receiver`, or `async fn webhook(once: OnceDelivery)` on a
+//! `WebhookState` (the receiver and an [`ExactlyOnce`](once::ExactlyOnce))
+//! for exactly-once processing; see the `axum` module and the
+//! `axum_receiver` example.
 //!
 //! # Processing each delivery once
 //!
 //! ICR may deliver the same GUID twice, even at the same time, never retries
 //! a delivery answered 2xx, and redelivers a failed one (by hand) for three
 //! days. [`once`] keeps the promise *nothing lost, nothing twice* across
-//! restarts and replicas, over a [`DeliveryStore`] keyed by the webhook's ID
-//! and the GUID ([`DeliveryKey`]), whose claims carry a lease and a fencing
-//! token. Two ways to process:
+//! restarts and replicas, over a [`DeliveryStore`](once::DeliveryStore)
+//! keyed by the webhook's ID and the GUID ([`DeliveryKey`](once::DeliveryKey)),
+//! whose claims carry a lease and a fencing token. Two ways to process:
 //!
-//! - **Process, then answer** ([`ExactlyOnce`], the axum `Once` extractor):
+//! - **Process, then answer** ([`ExactlyOnce`](once::ExactlyOnce), the axum
+//!   `OnceDelivery` extractor):
 //!   the request claims the delivery, the handler runs, the claim is
 //!   completed, then 2xx. Simple; the handler must finish within ICR's
 //!   10 s.
-//! - **Accept, then process** ([`Inbox`], the axum `Enqueued` extractor):
+//! - **Accept, then process** ([`Inbox`](once::Inbox), the axum `Enqueued`
+//!   extractor):
 //!   every check of the contract, then the delivery is written durably and
 //!   answered 202; [`Workers`](once::Workers) in every replica process it,
 //!   retry failures with backoff and keep the last failure as dead. The
 //!   answer is fast whatever the handler costs, and a store that cannot
 //!   write answers 503, never 2xx.
 //!
-//! Which store: [`MemoryStore`] for one process and tests (a restart
+//! Which store: [`MemoryStore`](once::MemoryStore) for one process and tests (a restart
 //! forgets it); `once::sqlite::SqliteStore` (feature `sqlite`), one file,
 //! nothing to run, several processes on one host; `once::postgres::PostgresStore`
 //! (feature `postgres`) for replicas on several hosts. Both database stores
@@ -82,9 +108,10 @@
 //! ```
 //! use icr_webhooks::once::{Accepted, Inbox, Job, MemoryStore};
 //! use icr_webhooks::{BoxError, Receiver};
+//!
 //! # let receiver = Receiver::new("whsec_Q7mN4rT8p3Xv2kLs9dE1")?;
 //! # let body = br#"{"zen":"z","hook_id":1,"hook":{"id":1,"type":"App","name":"web","active":true,"events":[],"config":{"url":"https://example.net/icr","content_type":"json","insecure_ssl":"0"},"created_at":"2026-11-28T08:59:58Z","updated_at":"2026-11-28T08:59:58Z"}}"#.to_vec();
-//! # let signature = icr_webhooks::Secret::new("whsec_Q7mN4rT8p3Xv2kLs9dE1").sign(&body).to_string();
+//! # let signature = icr_webhooks::receive::Secret::new("whsec_Q7mN4rT8p3Xv2kLs9dE1").sign(&body).to_string();
 //! # let headers = [
 //! #     ("X-ICR-Event", "ping"),
 //! #     ("X-ICR-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
@@ -121,39 +148,36 @@
 //!
 //! # Routing
 //!
-//! Instead of a `match`, a [`Router`] maps event/action pairs to async
+//! Instead of a `match`, a [`router::Router`] maps event/action pairs to async
 //! handlers, each receiving its payload type; everything else is
-//! [skipped](Outcome::Skipped) (or goes to a fallback).
+//! [skipped](router::Outcome::Skipped) (or goes to a fallback).
 //!
 //! # Lower-level calls
 //!
-//! - [`Receiver::verify_size_and_signature`] and [`Receiver::verify_signature`] check the size
-//!   and signature only; [`Receiver::check_content_length`] checks a
-//!   `Content-Length` before reading.
-//! - [`Delivery::from_verified`] runs the checks after the signature, for a
-//!   body verified elsewhere.
-//! - [`Secret::sign`] signs a body as ICR does: the same code that
-//!   verifies, so sender and receiver cannot disagree. [`form_body`] makes
-//!   the body of a `form` delivery.
-//! - [`Event::from_slice`] parses a payload given its event name.
+//! [`Receiver::receive`] does everything. For code that needs a step on
+//! its own (a `Content-Length` checked before reading, a body verified by
+//! a gateway, a parse that borrows from the body), the [`receive`] module
+//! lists each call with how far it goes, and [`Event::from_slice`] parses a
+//! payload given its event name.
 //!
 //! # One model, owned or borrowed
 //!
 //! Every payload type that holds a string is generic over its string type
-//! `S`. The default, [`CompactString`], owns its strings: that is what
+//! `S`. The default, [`CompactString`](types::CompactString), owns its strings: that is what
 //! [`Receiver::receive`] gives and what you write (`Event`,
 //! `CreditTransferCompleted`, `Transfer`), and what you keep or send to
-//! another thread. With `S = `[`Text<'a>`](Text) the same types point into
-//! the body instead of copying it: [`Receiver::receive_unparsed`] runs every check but
-//! the typed parse, and [`DeliveryInfo::parse_borrowed`] (or
+//! another thread. With `S = `[`Text<'a>`](types::Text) the same types
+//! point into the body instead of copying it:
+//! [`Receiver::receive_unparsed`] runs every check but the typed parse,
+//! and [`DeliveryInfo::parse_borrowed`](receive::DeliveryInfo::parse_borrowed) (or
 //! [`Event::from_slice_borrowed`]) parses into an `Event<Text<'_>>` with
 //! the same outcome and errors as [`Receiver::receive`]. It is the faster
-//! parse and allocates less; [`IntoOwned::into_owned`] (and
+//! parse and allocates less; [`IntoOwned::into_owned`](types::IntoOwned::into_owned) (and
 //! `Event::into_owned`) gives the owned value.
 //!
 //! ```
-//! use icr_webhooks::types::CreditTransferEvent;
-//! use icr_webhooks::{Event, IntoOwned, Text};
+//! use icr_webhooks::Event;
+//! use icr_webhooks::types::{CreditTransferEvent, IntoOwned, Text};
 //! let body: &[u8] = include_bytes!("../benches/fixtures/credit_transfer_4k.json");
 //!
 //! let event: Event<Text<'_>> = Event::from_slice_borrowed("credit_transfer", body)?;
@@ -176,14 +200,11 @@
 //! | --- | --- | --- |
 //! | `sqlite` | no | `once::sqlite::SqliteStore`, the durable store in one SQLite file (bundled SQLite) |
 //! | `postgres` | no | `once::postgres::PostgresStore`, the durable store on PostgreSQL (tokio-postgres, deadpool) |
-//! | `axum` | no | [`Delivery`] as an axum 0.8 extractor (`FromRequest`) that reads the body under the size limit and within `BodyTimeout`, [`DeliveryInfo`], the same without the typed parse (for [`DeliveryInfo::parse_borrowed`]), `Once`, the same with exactly-once processing, `Enqueued`, which accepts into an [`Inbox`], and `DeliveryRejection` / `OnceRejection` / `InboxRejection`, which answer with the right status |
+//! | `axum` | no | the `axum` module: [`Delivery`], `DeliveryInfo`, `OnceDelivery` (exactly-once) and `Enqueued` (inbox) as axum 0.8 extractors that read the body under the size limit and within `BodyTimeout`, their rejections with the contract's statuses, and `WebhookState` |
 #![cfg_attr(
     feature = "axum",
-    doc = "\nWith `axum`, a handler takes a [`Delivery`] as its last argument; the \
-           [`Receiver`] comes from the router's state (see the `FromRequest` impl \
-           on [`Delivery`] and the `axum_receiver` example). [`Once`] adds \
-           exactly-once processing, with the [`ExactlyOnce`] from the state too; \
-           [`BodyTimeout`] bounds how long a body may take to arrive."
+    doc = "\nWith `axum`, see [`axum`](crate::axum) for the extractors and the state \
+           they need, and the `axum_receiver` example."
 )]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -199,7 +220,6 @@ pub mod receive;
 pub mod router;
 pub mod types;
 
-mod catalogue;
 mod delivery;
 mod error;
 mod form;
@@ -212,13 +232,22 @@ mod secret;
 #[doc(hidden)]
 pub mod __private {
     //! Support for the generated code; not part of the API.
-    pub use crate::catalogue::{EventPayload, EventSpec};
     pub use crate::parse::ParseError;
     pub use crate::runtime::support::*;
     pub use crate::runtime::{IntoOwned, Text};
+    pub use crate::types::{EventPayload, EventSpec};
     pub use crate::{__event_payload as event_payload, __open_enum as open_enum};
     pub use compact_str::CompactString;
     pub use serde;
+
+    /// A catalogue entry, for the generated `CATALOGUE`.
+    pub const fn event_spec(
+        name: &'static str,
+        actions: &'static [&'static str],
+        description: &'static str,
+    ) -> EventSpec {
+        EventSpec::new(name, actions, description)
+    }
 }
 
 pub use crate::receive::{Delivery, ReceiveError, Receiver};

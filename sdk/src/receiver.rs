@@ -81,7 +81,7 @@ impl Receiver {
     /// and the typed parse (400). Unknown events and actions are not errors.
     ///
     /// The body is kept as it is, without a copy, in
-    /// [`DeliveryInfo::body`](crate::DeliveryInfo::body).
+    /// [`DeliveryInfo::body`](crate::receive::DeliveryInfo::body).
     ///
     /// # Errors
     /// [`ReceiveError::BodyTooLarge`]; [`ReceiveError::MissingHeader`],
@@ -107,7 +107,7 @@ impl Receiver {
     /// a smaller body is handled inline, where that costs less than the
     /// hand-over. A signature failure wins over anything the parse found,
     /// and a delivery whose MAC does not match is dropped unseen. Used by
-    /// the axum extractors and [`Inbox::accept`](crate::Inbox::accept).
+    /// the axum extractors and [`Inbox::accept`](crate::once::Inbox::accept).
     ///
     /// # Errors
     /// As [`receive`](Self::receive).

@@ -8,9 +8,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::BoxError;
-use crate::catalogue::EventPayload;
 use crate::delivery::{Delivery, DeliveryInfo};
 use crate::types::Event;
+use crate::types::EventPayload;
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send + 'static>>;
 

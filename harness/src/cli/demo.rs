@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use icr_webhooks::Receiver;
-use icr_webhooks::contract::EventKey;
 use icr_webhooks::receive::{ContentType, Secret};
 use icr_webhooks_harness::listen::{Accepted, ListenConfig, Listener};
 use icr_webhooks_harness::samples;
@@ -65,15 +64,7 @@ async fn demo() -> anyhow::Result<bool> {
     let mut deliveries = Vec::new();
     for carried in [ContentType::Json, ContentType::Form] {
         for key in samples::keys() {
-            let event = key
-                .parse::<EventKey>()
-                .map_or_else(|_| key.clone(), |k| k.event().to_owned());
-            let payload = samples::generate(&key, 1, 1)?
-                .into_iter()
-                .next()
-                .context("no sample generated")?;
-            let bytes = serde_json::to_vec(&payload).context("serializing a payload")?;
-            deliveries.push(Outgoing::new(event, bytes).with_content_type(carried));
+            deliveries.push(Outgoing::sample(&key, 1)?.with_content_type(carried));
         }
     }
     for (index, fault) in Fault::ALL.into_iter().enumerate() {

@@ -41,6 +41,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// An `EVENT[.ACTION]` key as given on the command line.
+fn parse_key(key: &str) -> anyhow::Result<icr_webhooks::contract::EventKey> {
+    key.parse()
+        .with_context(|| format!("`{key}` is not an EVENT or EVENT.ACTION key"))
+}
+
 fn receiver(secrets: &[String]) -> anyhow::Result<Receiver> {
     let mut builder = Receiver::builder();
     for secret in secrets {

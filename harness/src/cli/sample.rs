@@ -33,6 +33,7 @@ pub(crate) fn events() -> Result<u8, Failure> {
 /// `icr-webhooks sample …`.
 pub(crate) fn sample(args: SampleArgs) -> Result<u8, Failure> {
     let SampleArgs { key, seed, count } = args;
+    let key = crate::cli::parse_key(&key)?;
     let payloads = samples::generate(&key, seed, count).map_err(anyhow::Error::from)?;
     for payload in payloads {
         let line = serde_json::to_string(&payload).context("serializing a sample")?;

@@ -12,7 +12,7 @@ use icr_webhooks::receive::{ContentType, Secret};
 use icr_webhooks_harness::samples;
 use icr_webhooks_harness::sender::{Attempt, Fault, Outgoing, Sender, SenderConfig, Summary};
 
-use crate::cli::{EXIT_REJECTED, Failure, runtime};
+use crate::cli::{EXIT_REJECTED, Failure, parse_key, runtime};
 
 // No doc comment: clap would show it in place of the subcommand's own `about`.
 #[derive(Debug, Args)]
@@ -139,14 +139,17 @@ fn plan(
         let total = count.unwrap_or(1);
         return Ok((0..total).map(|_| template.fresh()).collect());
     }
-    let keys: Vec<String> = if all {
+    let keys: Vec<EventKey> = if all {
         samples::keys()
     } else if events.is_empty() {
         anyhow::bail!(
             "say what to send: --all, --event EVENT[.ACTION], or --event NAME --payload FILE"
         );
     } else {
-        events.to_vec()
+        events
+            .iter()
+            .map(|key| parse_key(key))
+            .collect::<anyhow::Result<_>>()?
     };
     let total = count.unwrap_or(keys.len());
     let per_key = total.div_ceil(keys.len().max(1));
@@ -154,13 +157,10 @@ fn plan(
     // share their bytes, so a long run holds little more than its GUIDs.
     let mut pools: Vec<Vec<Outgoing>> = Vec::with_capacity(keys.len());
     for key in &keys {
-        let event = key
-            .parse::<EventKey>()
-            .map_or_else(|_| key.clone(), |k| k.event().to_owned());
         let mut pool = Vec::new();
         for payload in samples::generate(key, seed, per_key.min(64))? {
             let bytes = serde_json::to_vec(&payload).context("serializing a payload")?;
-            pool.push(Outgoing::new(event.clone(), bytes));
+            pool.push(Outgoing::new(key.event(), bytes));
         }
         pools.push(pool);
     }

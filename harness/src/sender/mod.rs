@@ -74,7 +74,7 @@ impl Outgoing {
     /// [`SampleError`](crate::samples::SampleError) for a key outside the
     /// schema.
     pub fn sample(key: &EventKey, seed: u64) -> Result<Self, crate::samples::SampleError> {
-        let payload = crate::samples::generate(&key.to_string(), seed, 1)?
+        let payload = crate::samples::generate(key, seed, 1)?
             .into_iter()
             .next()
             .ok_or_else(|| crate::samples::SampleError::Draw {

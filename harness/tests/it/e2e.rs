@@ -20,9 +20,7 @@ async fn start() -> (String, mpsc::UnboundedReceiver<Accepted>) {
 }
 
 fn sample(key: &str, seed: u64) -> Outgoing {
-    let event = key.split('.').next().unwrap().to_owned();
-    let payload = samples::generate(key, seed, 1).unwrap().remove(0);
-    Outgoing::new(event, serde_json::to_vec(&payload).unwrap())
+    Outgoing::sample(&key.parse().unwrap(), seed).unwrap()
 }
 
 #[tokio::test]
@@ -32,7 +30,11 @@ async fn every_event_action_in_both_content_types_is_accepted_as_typed() {
     let mut sent = Vec::new();
     for carried in [ContentType::Json, ContentType::Form] {
         for key in samples::keys() {
-            sent.push(sample(&key, 3).with_content_type(carried));
+            sent.push(
+                Outgoing::sample(&key, 3)
+                    .unwrap()
+                    .with_content_type(carried),
+            );
         }
     }
     let pairs: usize = icr_webhooks::types::CATALOGUE

@@ -217,7 +217,7 @@ fn a_repeated_delivery_is_printed_once_and_a_failed_one_when_redelivered() {
         .unwrap();
     let delivery = Outgoing::new(
         "ping",
-        icr_webhooks_harness::samples::generate("ping", 1, 1)
+        icr_webhooks_harness::samples::generate(&"ping".parse().unwrap(), 1, 1)
             .unwrap()
             .into_iter()
             .map(|payload| serde_json::to_vec(&payload).unwrap())

@@ -16,7 +16,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use icr_webhooks::once::DeliveryStore as _;
 use icr_webhooks::once::Stats;
 use icr_webhooks_harness::samples;
@@ -239,11 +238,7 @@ fn deliveries(count: usize) -> Vec<Outgoing> {
     let keys = samples::keys();
     let pool: Vec<Outgoing> = keys
         .iter()
-        .map(|key| {
-            let payload = samples::generate(key, 3, 1).unwrap().remove(0);
-            let event = key.split('.').next().unwrap().to_owned();
-            Outgoing::new(event, Bytes::from(serde_json::to_vec(&payload).unwrap()))
-        })
+        .map(|key| Outgoing::sample(key, 3).unwrap())
         .collect();
     (0..count).map(|n| pool[n % pool.len()].fresh()).collect()
 }

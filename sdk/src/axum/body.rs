@@ -16,7 +16,7 @@ use crate::receiver::Receiver;
 /// for an answer.
 pub const DEFAULT_BODY_TIMEOUT: Duration = crate::contract::RESPONSE_TIMEOUT;
 
-/// How long the [`Delivery`], [`DeliveryInfo`] and [`Once`] extractors wait for the whole
+/// How long the [`Delivery`], [`DeliveryInfo`] and [`OnceDelivery`] extractors wait for the whole
 /// body, from the moment they start reading it; [`DEFAULT_BODY_TIMEOUT`]
 /// unless set.
 ///
@@ -50,7 +50,7 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = crate::contract::RESPONSE_TIMEOUT;
 ///
 /// [`Delivery`]: crate::Delivery
 /// [`DeliveryInfo`]: crate::receive::DeliveryInfo
-/// [`Once`]: super::Once
+/// [`OnceDelivery`]: super::OnceDelivery
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub struct BodyTimeout(pub Duration);

@@ -85,7 +85,7 @@ impl ExactlyOnce {
 
     /// Sets how long a duplicate waits for the copy being processed here
     /// before it is answered as still in progress; the default is
-    /// [`DEFAULT_DUPLICATE_WAIT`]. Used by the axum `Once` extractor; for
+    /// [`DEFAULT_DUPLICATE_WAIT`]. Used by the axum `OnceDelivery` extractor; for
     /// [`claim_waiting`](Self::claim_waiting), make `give_up` a timer of
     /// this length.
     #[must_use]

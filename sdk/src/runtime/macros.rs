@@ -118,7 +118,7 @@ macro_rules! __open_enum {
     };
 }
 
-/// Implements [`EventPayload`](crate::catalogue::EventPayload) and `From<payload> for
+/// Implements [`EventPayload`](crate::types::EventPayload) and `From<payload> for
 /// Event` for a generated payload type: `whole` for the payload of a whole
 /// event (`boxed` when `Event` holds it in a `Box`), `action` for the payload
 /// of one action, boxed in its union.

@@ -26,13 +26,4 @@ pub(crate) mod support {
     pub use super::parse::{parse, parse_object, parse_tagged};
     pub use super::serialize::serialize_tagged;
     pub use super::tagged::{TaggedUnion, deserialize_tagged};
-
-    /// A catalogue entry, for the generated `CATALOGUE`.
-    pub const fn event_spec(
-        name: &'static str,
-        actions: &'static [&'static str],
-        description: &'static str,
-    ) -> crate::catalogue::EventSpec {
-        crate::catalogue::EventSpec::new(name, actions, description)
-    }
 }
