@@ -8,6 +8,7 @@
 
 mod cli;
 mod e2e;
+mod fixtures;
 mod listen;
 mod replicas;
 mod sender;
