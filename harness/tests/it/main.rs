@@ -9,6 +9,7 @@
 mod cli;
 mod e2e;
 mod fixtures;
+mod fixtures_cli;
 mod listen;
 mod replicas;
 mod sender;
