@@ -8,6 +8,8 @@
 
 mod cli;
 mod e2e;
+mod fixtures;
+mod fixtures_cli;
 mod listen;
 mod replicas;
 mod sender;
