@@ -7,7 +7,11 @@
 )]
 
 mod cli;
+mod devloop;
 mod e2e;
+mod forward;
+mod history;
+mod inspector;
 mod listen;
 mod replicas;
 mod sender;
