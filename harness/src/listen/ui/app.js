@@ -210,7 +210,7 @@ function renderDetail(detail) {
       h("table", { class: "kv" }, detail.drift_findings.map((f) => h("tr", {}, h("td", {}, f.kind), h("td", {}, f.path))))));
   }
   if (detail.typed) {
-    sections.push(card(detail.variant || "Typed", null, h("pre", { tabindex: "0" }, detail.typed)));
+    sections.push(card(["Typed ", h("span", { class: "mono" }, detail.variant || "")], null, h("pre", { tabindex: "0" }, detail.typed)));
   }
   sections.push(h("section", { class: "card" },
     h("h3", {}, "Body", h("span", { class: "tabs" }, showPretty, showRaw)), bodyPre));
