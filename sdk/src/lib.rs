@@ -125,6 +125,14 @@
 //! handlers, each receiving its payload type; everything else is
 //! [skipped](Outcome::Skipped) (or goes to a fallback).
 //!
+//! # Drift: what the types do not know yet
+//!
+//! [`drift::Drift::of`] reports, for a payload, the fields, enum values,
+//! actions and events this version's types do not know, by JSON path and
+//! without the values; [`drift::DriftTally`] counts them over many
+//! deliveries. It tells when `schema/` should grow and `cargo codegen`
+//! run again.
+//!
 //! # Lower-level calls
 //!
 //! - [`Receiver::verify`] and [`Receiver::verify_signature`] check the size
@@ -197,6 +205,7 @@ mod axum_state;
 mod catalogue;
 pub mod contract;
 mod delivery;
+pub mod drift;
 mod error;
 mod form;
 mod headers;

@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod drift;
 mod large;
 mod layering;
 mod model;

@@ -4,6 +4,7 @@
 pub(crate) mod demo;
 pub(crate) mod inbox;
 pub(crate) mod listen;
+pub(crate) mod record;
 pub(crate) mod sample;
 pub(crate) mod send;
 pub(crate) mod sign;

@@ -9,6 +9,7 @@
 mod cli;
 mod devloop;
 mod e2e;
+mod fixtures;
 mod forward;
 mod history;
 mod inspector;
