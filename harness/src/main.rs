@@ -26,6 +26,7 @@ macro_rules! tell {
 mod cli;
 
 use crate::cli::Failure;
+use crate::cli::drift::DriftArgs;
 use crate::cli::inbox::InboxArgs;
 use crate::cli::listen::ListenArgs;
 use crate::cli::record::RecordArgs;
@@ -86,6 +87,11 @@ enum Command {
         after_help = "Examples:\n  icr-webhooks inbox --store sqlite:icr-webhooks.sqlite stats\n  icr-webhooks inbox --store postgres://postgres@127.0.0.1/test list --state dead\n  icr-webhooks inbox retry --dead\n  icr-webhooks inbox purge --older-than 4d"
     )]
     Inbox(InboxArgs),
+    /// Print the drift over listen's history: what payloads hold that the types do not know.
+    #[command(
+        after_help = "Unknown events, actions, fields and enum values, by JSON path (arrays as []),\nwithout values; the most frequent first, then the earliest.\n\nExamples:\n  icr-webhooks drift\n  icr-webhooks drift --history sqlite:/tmp/icr-webhooks-history.sqlite --json"
+    )]
+    Drift(DriftArgs),
     /// Start a receiver, send it every event/action and every fault, and check each answer.
     #[command(
         after_help = "Exit 0 only when every good delivery was accepted as its exact typed\nvariant and every faulty one was refused with its expected status."
@@ -114,6 +120,7 @@ fn run(parsed: Cli) -> Result<u8, Failure> {
         Command::Listen(args) => cli::listen::run(args),
         Command::Record(args) => cli::record::run(args),
         Command::Inbox(args) => cli::inbox::run(args),
+        Command::Drift(args) => cli::drift::run(args),
         Command::Demo => cli::demo::run(),
     }
 }

@@ -2,6 +2,7 @@
 //! the request's path): the signature check, the typed result with its Rust
 //! variant, or the error with its JSON path.
 
+use icr_webhooks::drift::Drift;
 use icr_webhooks::http::HeaderMap;
 use icr_webhooks::{Event, ReceiveError, Receiver};
 use serde::Serialize;
@@ -21,6 +22,9 @@ pub(crate) struct Analysis {
     pub(crate) typed: Option<String>,
     /// Why it could not be received.
     pub(crate) error: Option<Failure>,
+    /// What the payload holds that the types do not know, for a delivery
+    /// whose signature holds and whose payload is a JSON object.
+    pub(crate) drift: Option<Drift>,
 }
 
 /// A check that failed, without any value of the body.
@@ -53,14 +57,22 @@ pub(crate) fn analyze(receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> 
             variant: Some(variant(&delivery.event)),
             typed: Some(format!("{:#?}", delivery.event)),
             error: None,
+            drift: Drift::of(&delivery.info.event_name, &delivery.info.payload).ok(),
         },
         Err(error) => {
             let source = match &error {
                 ReceiveError::UnexpectedShape { source } => Some(source),
                 _ => None,
             };
+            // A payload that does not fit its type is where drift matters
+            // most: the checks but the typed parse give it.
+            let drift = source.and_then(|_| {
+                let info = receiver.check(headers, body.to_vec()).ok()?;
+                Drift::of(&info.event_name, &info.payload).ok()
+            });
             Analysis {
                 verification,
+                drift,
                 event: source
                     .and_then(|source| source.event().map(str::to_owned))
                     .or(header_event),

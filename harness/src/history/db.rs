@@ -7,7 +7,9 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension as _, Row, params, params_from_iter};
 
 use super::analyze::{Analysis, Failure};
-use super::{Detail, DriftFinding, Filter, Forwarded, Retention, Summary};
+use icr_webhooks::drift::Drift;
+
+use super::{Detail, Filter, Forwarded, Retention, Summary};
 
 /// One row to insert: the request, its answer and what the checks found.
 pub(super) struct NewRow {
@@ -22,7 +24,7 @@ pub(super) struct NewRow {
     pub(super) reason: String,
     pub(super) forward: Option<Forwarded>,
     pub(super) analysis: Analysis,
-    pub(super) drift: Vec<DriftFinding>,
+    pub(super) drift: Drift,
 }
 
 const SCHEMA: &str = "
@@ -178,7 +180,7 @@ fn summary(row: &Row<'_>) -> rusqlite::Result<Summary> {
         error_path: row.get(10)?,
         forward_status: row.get(11)?,
         forward_latency_ms: row.get(12)?,
-        drift: serde_json::from_str::<Vec<DriftFinding>>(&drift).map_or(0, |found| found.len()),
+        drift: serde_json::from_str::<Drift>(&drift).map_or(0, |found| found.findings().len()),
         repeat: row.get(14)?,
     })
 }
@@ -270,7 +272,9 @@ pub(super) fn detail(db: &Connection, id: i64) -> rusqlite::Result<Option<Detail
                 typed: row.get(19)?,
                 error,
                 forward,
-                drift_findings: serde_json::from_str(&drift).unwrap_or_default(),
+                drift_findings: serde_json::from_str::<Drift>(&drift)
+                    .map(|found| found.findings().to_vec())
+                    .unwrap_or_default(),
                 summary,
             })
         },
@@ -301,9 +305,7 @@ pub(super) fn replay_source(
 
 /// Each row's event, drift findings and time, oldest first, for the rows
 /// with findings.
-pub(super) fn drifts(
-    db: &Connection,
-) -> rusqlite::Result<Vec<(String, Vec<DriftFinding>, SystemTime)>> {
+pub(super) fn drifts(db: &Connection) -> rusqlite::Result<Vec<(String, Drift, SystemTime)>> {
     let mut select = db.prepare(
         "SELECT coalesce(event, ''), drift, received_at_ms FROM history_deliveries
          WHERE drift != '[]' ORDER BY id",

@@ -25,14 +25,15 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use icr_webhooks::Receiver;
+use icr_webhooks::drift::{Drift, Finding};
 use icr_webhooks::http::HeaderMap;
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 
 pub use self::analyze::Failure;
 pub use self::spec::{DEFAULT_FILE, DEFAULT_MAX, DEFAULT_MAX_AGE, HistorySpec, Retention};
-pub use self::tally::{TallyLine, tally};
+pub use self::tally::tally;
 
 use self::db::NewRow;
 
@@ -68,7 +69,7 @@ pub struct Received {
 }
 
 /// What the app behind `--forward-to` answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Forwarded {
     /// Where it was forwarded.
     pub url: String,
@@ -78,15 +79,6 @@ pub struct Forwarded {
     pub error: Option<String>,
     /// How long the app took, in milliseconds.
     pub latency_ms: u64,
-}
-
-/// One drift finding of a delivery: its kind and JSON path, never a value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DriftFinding {
-    /// `unknown_event`, `unknown_action`, `unknown_field` or `unknown_enum_value`.
-    pub kind: String,
-    /// Where, arrays collapsed to `[]`.
-    pub path: String,
 }
 
 /// One row of the list: what the inspector shows for each delivery.
@@ -148,8 +140,8 @@ pub struct Detail {
     pub error: Option<Failure>,
     /// What the app behind `--forward-to` answered.
     pub forward: Option<Forwarded>,
-    /// The drift found in it.
-    pub drift_findings: Vec<DriftFinding>,
+    /// The drift found in it: kinds and paths, no values.
+    pub drift_findings: Vec<Finding>,
 }
 
 /// Which rows the list shows.
@@ -317,9 +309,7 @@ impl History {
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn drifts(
-        &self,
-    ) -> Result<Vec<(String, Vec<DriftFinding>, SystemTime)>, HistoryError> {
+    pub async fn drifts(&self) -> Result<Vec<(String, Drift, SystemTime)>, HistoryError> {
         self.with_db(|db| db::drifts(db)).await
     }
 }
@@ -404,7 +394,7 @@ fn row(receiver: &Receiver, request: Received) -> NewRow {
         .headers
         .get(icr_webhooks::header::DELIVERY)
         .map(|value| String::from_utf8_lossy(value.as_bytes()).chars().take(100).collect());
-    let drift = drift_of(&analysis);
+    let drift = analysis.drift.clone().unwrap_or_default();
     NewRow {
         at_ms: db::millis(request.at),
         path: request.path,
@@ -419,9 +409,4 @@ fn row(receiver: &Receiver, request: Received) -> NewRow {
         analysis,
         drift,
     }
-}
-
-/// The drift found in a delivery that was received.
-fn drift_of(_analysis: &analyze::Analysis) -> Vec<DriftFinding> {
-    Vec::new()
 }

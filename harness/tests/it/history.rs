@@ -98,3 +98,99 @@ fn a_memory_history_is_gone_after_a_restart() {
     assert!(!dir.path("icr-webhooks-history.sqlite").exists());
     listen.stop();
 }
+
+/// A ping with a field and an enum value its types do not know.
+fn drifted_ping() -> icr_webhooks_harness::sender::Outgoing {
+    icr_webhooks_harness::sender::Outgoing::new(
+        "ping",
+        r#"{"zen":"drift","hook_id":1,"colour":"teal","hook":{"id":1,"type":"Galaxy","name":"web","active":true,"events":[],"config":{"url":"https://example.net/icr","content_type":"json","insecure_ssl":"0"},"created_at":"2026-11-28T08:59:58Z","updated_at":"2026-11-28T08:59:58Z"}}"#,
+    )
+}
+
+#[test]
+fn drift_findings_are_in_the_history_the_inspector_and_drift_json() {
+    let dir = Dir::new();
+    let history = format!("sqlite:{}", dir.path("history.sqlite").display());
+    let listen = Listen::start(&dir, &["--history", &history, "--ui"]);
+    let mut live = super::devloop::Live::open(&listen.base, None);
+    send(&listen.webhook(), SECRET, &[drifted_ping(), drifted_ping(), ping("known")]);
+    let rows = live.take(3);
+    drop(live);
+    let counts: Vec<u64> = rows.iter().map(|row| row["drift"].as_u64().unwrap()).collect();
+    assert_eq!(counts, [2, 2, 0]);
+    let detail = super::devloop::get(&format!("{}/_icr/api/deliveries/{}", listen.base, rows[0]["id"])).json();
+    assert_eq!(
+        detail["drift_findings"],
+        serde_json::json!([
+            {"kind": "unknown_field", "path": "colour"},
+            {"kind": "unknown_enum_value", "path": "hook.type"},
+        ])
+    );
+    assert_eq!(detail["status"], 200);
+    let panel = super::devloop::get(&format!("{}/_icr/api/drift", listen.base)).json();
+    listen.stop();
+
+    let output = std::process::Command::new(super::devloop::BIN)
+        .args(["drift", "--history", &history, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report, panel);
+    let lines: Vec<(&str, &str, &str, u64)> = report["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["event"].as_str().unwrap(),
+                entry["finding"]["kind"].as_str().unwrap(),
+                entry["finding"]["path"].as_str().unwrap(),
+                entry["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("ping", "unknown_field", "colour", 2),
+            ("ping", "unknown_enum_value", "hook.type", 2),
+        ]
+    );
+    let first = &report["drift"][0];
+    assert!(first["first_seen"].as_str().unwrap() <= first["last_seen"].as_str().unwrap());
+
+    let text = std::process::Command::new(super::devloop::BIN)
+        .args(["drift", "--history", &history])
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(0));
+    let text = String::from_utf8(text.stdout).unwrap();
+    let table: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().take(4).collect()).collect();
+    assert_eq!(
+        table,
+        [
+            vec!["count", "event", "kind", "path"],
+            vec!["2", "ping", "unknown_field", "colour"],
+            vec!["2", "ping", "unknown_enum_value", "hook.type"],
+        ]
+    );
+}
+
+#[test]
+fn drift_without_a_history_says_so_and_exits_2() {
+    let dir = Dir::new();
+    let missing = dir.path("none.sqlite");
+    let output = std::process::Command::new(super::devloop::BIN)
+        .args(["drift", "--history", missing.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        format!(
+            "icr-webhooks: no history at {}: `icr-webhooks listen` writes one (see its --history)\n",
+            missing.display()
+        )
+    );
+}

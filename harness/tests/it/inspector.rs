@@ -290,3 +290,23 @@ fn copy_as_curl_holds_the_exact_body_and_a_valid_signature() {
     assert_eq!(received.info.id.as_str(), delivery.id);
     listen.stop();
 }
+
+#[test]
+fn save_as_fixture_writes_the_delivery_in_the_fixture_format() {
+    let dir = Dir::new();
+    let listen = Listen::start(&dir, &["--ui", "--fixtures-dir", "saved"]);
+    let mut live = Live::open(&listen.base, None);
+    let delivery = ping("keep me");
+    send(&listen.webhook(), SECRET, &[delivery.clone()]);
+    let id = live.next()["id"].clone();
+    drop(live);
+    let saved = act(&format!("{}/_icr/api/deliveries/{id}/fixture", listen.base));
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    let path = std::path::PathBuf::from(saved.json()["path"].as_str().unwrap());
+    assert_eq!(path, std::path::Path::new("saved").join(format!("ping-{}.http", &delivery.id[..8])));
+    let fixture = icr_webhooks_harness::fixture::Fixture::load(dir.0.join(&path)).unwrap();
+    assert_eq!(fixture.body, delivery.payload);
+    assert_eq!(fixture.delivery_id(), Some(delivery.id.as_str()));
+    assert_eq!(fixture.header("x-icr-signature-256"), None);
+    listen.stop();
+}

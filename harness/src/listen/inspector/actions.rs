@@ -14,6 +14,7 @@ use bytes::Bytes;
 use icr_webhooks::header as icr;
 
 use super::Inspector;
+use crate::fixture::Fixture;
 use super::api::{error, failed, json};
 use crate::listen::client::{self, Url, is_hop_by_hop};
 
@@ -169,15 +170,38 @@ fn printf_format(body: &[u8]) -> String {
     out
 }
 
-/// `POST /_icr/api/deliveries/ID/fixture`.
-pub(super) async fn fixture(
-    State(_inspector): State<Inspector>,
-    Path(_id): Path<i64>,
-) -> Response {
-    error(
-        StatusCode::NOT_IMPLEMENTED,
-        "saving fixtures is not available in this build",
-    )
+/// `POST /_icr/api/deliveries/ID/fixture`: writes the delivery in the
+/// fixture format (headers without the signature, exact body) into
+/// `--fixtures-dir`, created when missing.
+pub(super) async fn fixture(State(inspector): State<Inspector>, Path(id): Path<i64>) -> Response {
+    let (_, recorded, body) = match inspector.history.replay_source(id).await {
+        Ok(Some(source)) => source,
+        Ok(None) => return error(StatusCode::NOT_FOUND, "no such delivery in the history"),
+        Err(failure) => return failed(&failure),
+    };
+    let fixture = Fixture::from_request(&client::header_map(&recorded), Bytes::from(body));
+    let path = inspector.fixtures_dir.join(fixture.file_name());
+    let dir = inspector.fixtures_dir.clone();
+    let written = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir)
+                .map_err(|cause| format!("cannot create {}: {cause}", dir.display()))?;
+            fixture.save(&path).map_err(|cause| match std::error::Error::source(&cause) {
+                Some(source) => format!("{cause}: {source}"),
+                None => cause.to_string(),
+            })
+        })
+        .await
+    };
+    match written {
+        Ok(Ok(())) => json(
+            StatusCode::OK,
+            &serde_json::json!({ "path": path.display().to_string() }),
+        ),
+        Ok(Err(why)) => error(StatusCode::INTERNAL_SERVER_ERROR, &why),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the fixture task failed"),
+    }
 }
 
 #[cfg(test)]

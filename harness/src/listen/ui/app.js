@@ -259,8 +259,8 @@ async function showDrift() {
   try {
     const answer = await api("drift");
     const rows = answer.drift.map((line) => h("tr", {},
-      h("td", {}, line.count + "×"), h("td", {}, line.event), h("td", {}, line.kind), h("td", {}, line.path),
-      h("td", {}, "since " + new Date(line.first_seen_ms).toISOString())));
+      h("td", {}, line.count + "×"), h("td", {}, line.event), h("td", {}, line.finding.kind),
+      h("td", {}, line.finding.path || "—"), h("td", {}, "since " + line.first_seen + ", last " + line.last_seen)));
     $("detail").replaceChildren(card("Drift over the history", "drift",
       rows.length ? h("table", { class: "kv" }, rows) : h("div", { class: "body" }, "No drift: every delivery fits the types.")));
   } catch (error) {
