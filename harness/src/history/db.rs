@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension as _, Row, params, params_from_iter
 use super::analyze::{Analysis, Failure};
 use icr_webhooks::drift::Drift;
 
-use super::{Detail, Filter, Forwarded, Retention, Summary};
+use super::{Detail, Filter, Forwarded, Recorded, Retention, Summary};
 
 /// One row to insert: the request, its answer and what the checks found.
 pub(super) struct NewRow {
@@ -73,8 +73,9 @@ pub(super) fn prepare(db: &Connection) -> rusqlite::Result<()> {
 
 /// Milliseconds since the Unix epoch.
 pub(super) fn millis(at: SystemTime) -> i64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+    at.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+    })
 }
 
 /// Inserts `rows` in one transaction, then drops what retention no longer
@@ -248,7 +249,10 @@ pub(super) fn detail(db: &Connection, id: i64) -> rusqlite::Result<Option<Detail
             let headers: String = row.get(16)?;
             let drift: String = row.get(13)?;
             let body: Vec<u8> = row.get(17)?;
-            let error = match (summary.error_code.clone(), row.get::<_, Option<String>>(20)?) {
+            let error = match (
+                summary.error_code.clone(),
+                row.get::<_, Option<String>>(20)?,
+            ) {
                 (Some(code), Some(message)) => Some(Failure {
                     code,
                     message,
@@ -284,20 +288,17 @@ pub(super) fn detail(db: &Connection, id: i64) -> rusqlite::Result<Option<Detail
 
 /// What a replay needs: the path, the headers as received (the signature
 /// left out) and the exact body.
-pub(super) fn replay_source(
-    db: &Connection,
-    id: i64,
-) -> rusqlite::Result<Option<(String, Vec<(String, String)>, Vec<u8>)>> {
+pub(super) fn replay_source(db: &Connection, id: i64) -> rusqlite::Result<Option<Recorded>> {
     db.query_row(
         "SELECT path, headers, body FROM history_deliveries WHERE id = ?1",
         [id],
         |row| {
             let headers: String = row.get(1)?;
-            Ok((
-                row.get(0)?,
-                serde_json::from_str(&headers).unwrap_or_default(),
-                row.get(2)?,
-            ))
+            Ok(Recorded {
+                path: row.get(0)?,
+                headers: serde_json::from_str(&headers).unwrap_or_default(),
+                body: row.get(2)?,
+            })
         },
     )
     .optional()

@@ -144,6 +144,17 @@ pub struct Detail {
     pub drift_findings: Vec<Finding>,
 }
 
+/// A recorded request as needed to send it again: never its signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The request's path.
+    pub path: String,
+    /// The headers as received, the signature's value [`REDACTED`].
+    pub headers: Vec<(String, String)>,
+    /// The exact body bytes.
+    pub body: Vec<u8>,
+}
+
 /// Which rows the list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -289,10 +300,7 @@ impl History {
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn replay_source(
-        &self,
-        id: i64,
-    ) -> Result<Option<(String, Vec<(String, String)>, Vec<u8>)>, HistoryError> {
+    pub async fn replay_source(&self, id: i64) -> Result<Option<Recorded>, HistoryError> {
         self.with_db(move |db| db::replay_source(db, id)).await
     }
 
@@ -382,7 +390,10 @@ fn row(receiver: &Receiver, request: Received) -> NewRow {
         .iter()
         .map(|(name, value)| {
             let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            if name.as_str().eq_ignore_ascii_case(icr_webhooks::header::SIGNATURE_256) {
+            if name
+                .as_str()
+                .eq_ignore_ascii_case(icr_webhooks::header::SIGNATURE_256)
+            {
                 signature = Some(text);
                 (name.as_str().to_owned(), REDACTED.to_owned())
             } else {
@@ -393,7 +404,12 @@ fn row(receiver: &Receiver, request: Received) -> NewRow {
     let guid = request
         .headers
         .get(icr_webhooks::header::DELIVERY)
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).chars().take(100).collect());
+        .map(|value| {
+            String::from_utf8_lossy(value.as_bytes())
+                .chars()
+                .take(100)
+                .collect()
+        });
     let drift = analysis.drift.clone().unwrap_or_default();
     NewRow {
         at_ms: db::millis(request.at),

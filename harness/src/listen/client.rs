@@ -79,7 +79,10 @@ impl Url {
         if let Ok(path) = path.parse() {
             url.path = path;
         }
-        url.text = format!("http://{}{path}", self.authority.to_str().unwrap_or_default());
+        url.text = format!(
+            "http://{}{path}",
+            self.authority.to_str().unwrap_or_default()
+        );
         url
     }
 }

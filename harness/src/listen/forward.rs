@@ -83,7 +83,11 @@ pub(super) async fn handle_forward(
                 error: None,
                 latency_ms: u64::try_from(answer.latency.as_millis()).unwrap_or(u64::MAX),
             };
-            ((answer.status, answer.body).into_response(), forwarded, "forwarded")
+            (
+                (answer.status, answer.body).into_response(),
+                forwarded,
+                "forwarded",
+            )
         }
         Err(failure) => {
             state.counts.forward_failed.fetch_add(1, Ordering::Relaxed);

@@ -204,10 +204,7 @@ impl Listener {
             .layer(Extension(BodyTimeout(config.body_timeout)))
             .with_state(state);
         if let Some((history, recorder)) = dev.history {
-            router = router.route_layer(from_fn_with_state(
-                Recording { recorder, limit },
-                record,
-            ));
+            router = router.route_layer(from_fn_with_state(Recording { recorder, limit }, record));
             if let Some(ui) = dev.inspector {
                 router = router.merge(inspector::routes(ui, history, dev.forward));
             }

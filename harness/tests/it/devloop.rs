@@ -4,7 +4,7 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,7 +20,8 @@ pub(crate) struct Dir(pub(crate) PathBuf);
 
 impl Dir {
     pub(crate) fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("icr-devloop-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("icr-devloop-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
     }
@@ -62,7 +63,9 @@ impl Listen {
             command.args(["--addr", "127.0.0.1:0"]);
         }
         if !args.contains(&"--store") {
-            command.arg("--store").arg(format!("sqlite:{}", dir.path("store.sqlite").display()));
+            command
+                .arg("--store")
+                .arg(format!("sqlite:{}", dir.path("store.sqlite").display()));
         }
         let mut child = command
             .args(args)
@@ -76,8 +79,14 @@ impl Listen {
         let mut base = String::new();
         loop {
             let mut line = String::new();
-            assert!(reader.read_line(&mut line).unwrap() > 0, "listen ended:\n{text}{line}");
-            if let Some(url) = line.split_whitespace().find(|word| word.starts_with("http://")) {
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "listen ended:\n{text}{line}"
+            );
+            if let Some(url) = line
+                .split_whitespace()
+                .find(|word| word.starts_with("http://"))
+            {
                 if base.is_empty() {
                     base = url.trim_end_matches('/').to_owned();
                 }
@@ -109,7 +118,13 @@ impl Listen {
     /// Stops it as Ctrl-C does (killed after 30 s); what it printed on stderr.
     pub(crate) fn stop(mut self) -> String {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
         let deadline = Instant::now() + Duration::from_secs(30);
         let exit = loop {
             if let Some(exit) = self.child.try_wait().unwrap() {
@@ -150,12 +165,17 @@ pub(crate) fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path = if path.is_empty() { "/" } else { path };
     let mut stream = TcpStream::connect(authority).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
-    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
         head.push_str(&format!("Host: {authority}\r\n"));
     }
     for (name, value) in headers {
@@ -169,7 +189,14 @@ pub(crate) fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     let head = String::from_utf8(raw[..split].to_vec()).unwrap();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .map(|line| {
             let (name, value) = line.split_once(':').unwrap();
@@ -177,7 +204,10 @@ pub(crate) fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8
         })
         .collect();
     let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(n, v)| n == "transfer-encoding" && v == "chunked") {
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v == "chunked")
+    {
         body = dechunk(&body);
     }
     Answer {
@@ -191,7 +221,8 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap().trim(), 16).unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap().trim(), 16).unwrap();
         if size == 0 {
             return out;
         }
@@ -226,11 +257,6 @@ pub(crate) fn ping(marker: &str) -> Outgoing {
     )
 }
 
-/// The example payload of `key`, as stored in `schema/examples/`.
-pub(crate) fn example(key: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../schema/examples/{key}.json"))).unwrap()
-}
-
 /// Sends each delivery in turn, signed with `secret`, and returns the attempts.
 pub(crate) fn send(url: &str, secret: &str, deliveries: &[Outgoing]) -> Vec<Attempt> {
     runtime().block_on(async {
@@ -262,9 +288,15 @@ impl Live {
     pub(crate) fn open(base: &str, token: Option<&str>) -> Self {
         let authority = base.strip_prefix("http://").unwrap();
         let mut stream = TcpStream::connect(authority).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
         let query = token.map(|t| format!("?token={t}")).unwrap_or_default();
-        write!(stream, "GET /_icr/api/stream{query} HTTP/1.1\r\nHost: {authority}\r\n\r\n").unwrap();
+        write!(
+            stream,
+            "GET /_icr/api/stream{query} HTTP/1.1\r\nHost: {authority}\r\n\r\n"
+        )
+        .unwrap();
         let mut reader = BufReader::new(stream);
         let mut status = String::new();
         reader.read_line(&mut status).unwrap();
@@ -284,7 +316,10 @@ impl Live {
         let mut event = String::new();
         loop {
             let mut line = String::new();
-            assert!(self.reader.read_line(&mut line).unwrap() > 0, "the stream ended");
+            assert!(
+                self.reader.read_line(&mut line).unwrap() > 0,
+                "the stream ended"
+            );
             let line = line.trim_end();
             if let Some(name) = line.strip_prefix("event: ") {
                 event = name.to_owned();

@@ -29,7 +29,13 @@ fn forwarding_is_byte_exact_and_answers_with_the_apps_status() {
     let target = format!("{}/hook", app.uri());
     let listen = Listen::start(
         &dir,
-        &["--ui", "--forward-to", &target, "--forward-secret", APP_SECRET],
+        &[
+            "--ui",
+            "--forward-to",
+            &target,
+            "--forward-secret",
+            APP_SECRET,
+        ],
     );
     let mut live = Live::open(&listen.base, None);
     let delivery = ping("forward me");
@@ -47,7 +53,10 @@ fn forwarding_is_byte_exact_and_answers_with_the_apps_status() {
     for (name, value) in &wire.headers {
         let seen = request.headers.get(*name).unwrap().to_str().unwrap();
         if *name == "X-ICR-Signature-256" {
-            assert_eq!(seen, Secret::new(APP_SECRET).sign(&request.body).to_string());
+            assert_eq!(
+                seen,
+                Secret::new(APP_SECRET).sign(&request.body).to_string()
+            );
         } else {
             assert_eq!(seen, value, "{name}");
         }
@@ -55,14 +64,26 @@ fn forwarding_is_byte_exact_and_answers_with_the_apps_status() {
 
     let rows = live.take(2);
     assert_eq!(
-        (rows[0]["status"].as_u64(), rows[0]["reason"].as_str(), rows[0]["forward_status"].as_u64()),
+        (
+            rows[0]["status"].as_u64(),
+            rows[0]["reason"].as_str(),
+            rows[0]["forward_status"].as_u64()
+        ),
         (Some(202), Some("forwarded"), Some(202))
     );
     assert_eq!(
-        (rows[1]["status"].as_u64(), rows[1]["reason"].as_str(), rows[1]["forward_status"].as_u64()),
+        (
+            rows[1]["status"].as_u64(),
+            rows[1]["reason"].as_str(),
+            rows[1]["forward_status"].as_u64()
+        ),
         (Some(401), Some("signature_mismatch"), None)
     );
-    let detail = get(&format!("{}/_icr/api/deliveries/{}", listen.base, rows[0]["id"])).json();
+    let detail = get(&format!(
+        "{}/_icr/api/deliveries/{}",
+        listen.base, rows[0]["id"]
+    ))
+    .json();
     assert_eq!(detail["forward"]["url"], target.as_str());
     assert_eq!(detail["forward"]["status"], 202);
     assert!(detail["forward"]["latency_ms"].as_u64().unwrap() < 10_000);
@@ -84,21 +105,35 @@ fn without_a_forward_secret_the_signature_icr_sent_goes_along_and_an_app_that_is
     let dir = Dir::new();
     let listen = Listen::start(&dir, &["--forward-to", &app.uri()]);
     let delivery = ping("as sent");
-    let attempts = send(&listen.webhook(), SECRET, &[delivery.clone()]);
+    let attempts = send(&listen.webhook(), SECRET, std::slice::from_ref(&delivery));
     assert_eq!(attempts[0].status, Some(500));
     let received = runtime.block_on(app.received_requests()).unwrap();
     assert_eq!(received.len(), 1);
     assert_eq!(
-        received[0].headers.get("x-icr-signature-256").unwrap().to_str().unwrap(),
+        received[0]
+            .headers
+            .get("x-icr-signature-256")
+            .unwrap()
+            .to_str()
+            .unwrap(),
         Secret::new(SECRET).sign(&delivery.payload).to_string()
     );
     listen.stop();
 
     // Nothing listens there any more.
-    let closed = format!("http://{}/hook", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap());
+    let closed = format!(
+        "http://{}/hook",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    );
     let listen = Listen::start(&dir, &["--forward-to", &closed]);
     let attempts = send(&listen.webhook(), SECRET, &[ping("nobody home")]);
     assert_eq!(attempts[0].status, Some(502));
     let err = listen.stop();
-    assert!(err.contains("forwarded 0  not answered by the app (502) 1"), "{err}");
+    assert!(
+        err.contains("forwarded 0  not answered by the app (502) 1"),
+        "{err}"
+    );
 }

@@ -31,7 +31,10 @@ fn the_history_survives_a_restart_with_exact_statuses_and_reasons() {
     ];
     let attempts = send(&listen.webhook(), SECRET, &sent);
     let statuses: Vec<Option<u16>> = attempts.iter().map(|a| a.status).collect();
-    assert_eq!(statuses, [Some(200), Some(200), Some(200), Some(401), Some(401)]);
+    assert_eq!(
+        statuses,
+        [Some(200), Some(200), Some(200), Some(401), Some(401)]
+    );
     // Stopping writes what is queued.
     listen.stop();
 
@@ -49,10 +52,18 @@ fn the_history_survives_a_restart_with_exact_statuses_and_reasons() {
             (401, "missing_header", "missing_header", None),
         ]
     );
-    let guids: Vec<&str> = rows.iter().rev().map(|row| row["guid"].as_str().unwrap()).collect();
+    let guids: Vec<&str> = rows
+        .iter()
+        .rev()
+        .map(|row| row["guid"].as_str().unwrap())
+        .collect();
     let expected: Vec<&str> = sent.iter().map(|delivery| delivery.id.as_str()).collect();
     assert_eq!(guids, expected);
-    let repeats: Vec<bool> = rows.iter().rev().map(|row| row["repeat"].as_bool().unwrap()).collect();
+    let repeats: Vec<bool> = rows
+        .iter()
+        .rev()
+        .map(|row| row["repeat"].as_bool().unwrap())
+        .collect();
     assert_eq!(repeats, [false, false, true, false, false]);
     assert!(rows.iter().all(|row| row["event"] == "ping"));
     listen.stop();
@@ -113,12 +124,23 @@ fn drift_findings_are_in_the_history_the_inspector_and_drift_json() {
     let history = format!("sqlite:{}", dir.path("history.sqlite").display());
     let listen = Listen::start(&dir, &["--history", &history, "--ui"]);
     let mut live = super::devloop::Live::open(&listen.base, None);
-    send(&listen.webhook(), SECRET, &[drifted_ping(), drifted_ping(), ping("known")]);
+    send(
+        &listen.webhook(),
+        SECRET,
+        &[drifted_ping(), drifted_ping(), ping("known")],
+    );
     let rows = live.take(3);
     drop(live);
-    let counts: Vec<u64> = rows.iter().map(|row| row["drift"].as_u64().unwrap()).collect();
+    let counts: Vec<u64> = rows
+        .iter()
+        .map(|row| row["drift"].as_u64().unwrap())
+        .collect();
     assert_eq!(counts, [2, 2, 0]);
-    let detail = super::devloop::get(&format!("{}/_icr/api/deliveries/{}", listen.base, rows[0]["id"])).json();
+    let detail = super::devloop::get(&format!(
+        "{}/_icr/api/deliveries/{}",
+        listen.base, rows[0]["id"]
+    ))
+    .json();
     assert_eq!(
         detail["drift_findings"],
         serde_json::json!([
@@ -166,7 +188,10 @@ fn drift_findings_are_in_the_history_the_inspector_and_drift_json() {
         .unwrap();
     assert_eq!(text.status.code(), Some(0));
     let text = String::from_utf8(text.stdout).unwrap();
-    let table: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().take(4).collect()).collect();
+    let table: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().take(4).collect())
+        .collect();
     assert_eq!(
         table,
         [

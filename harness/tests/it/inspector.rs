@@ -14,7 +14,7 @@ fn the_live_stream_carries_each_new_deliverys_summary() {
     let listen = Listen::start(&dir, &["--ui"]);
     let mut live = Live::open(&listen.base, None);
     let delivery = ping("live");
-    send(&listen.webhook(), SECRET, &[delivery.clone()]);
+    send(&listen.webhook(), SECRET, std::slice::from_ref(&delivery));
     let summary = live.next();
     assert_eq!(summary["guid"], delivery.id.as_str());
     assert_eq!(summary["event"], "ping");
@@ -30,7 +30,16 @@ fn the_live_stream_carries_each_new_deliverys_summary() {
 fn ui_on_an_address_other_than_loopback_without_a_token_exits_2() {
     let dir = Dir::new();
     let output = Command::new(BIN)
-        .args(["listen", "--secret", SECRET, "--store", "memory", "--addr", "0.0.0.0:0", "--ui"])
+        .args([
+            "listen",
+            "--secret",
+            SECRET,
+            "--store",
+            "memory",
+            "--addr",
+            "0.0.0.0:0",
+            "--ui",
+        ])
         .current_dir(&dir.0)
         .output()
         .unwrap();
@@ -55,14 +64,27 @@ fn with_a_token_every_inspector_request_needs_it() {
     for (path, headers, status) in [
         ("/_icr/", vec![], 401),
         ("/_icr/api/deliveries", vec![], 401),
-        ("/_icr/api/deliveries", vec![("Authorization", "Bearer wrong")], 401),
+        (
+            "/_icr/api/deliveries",
+            vec![("Authorization", "Bearer wrong")],
+            401,
+        ),
         ("/_icr/api/deliveries?token=tok_4f1c9", vec![], 401),
         ("/_icr/api/stream", vec![], 401),
         ("/_icr/?token=tok_4f1c9a", vec![], 200),
-        ("/_icr/api/deliveries", vec![("Authorization", bearer.as_str())], 200),
+        (
+            "/_icr/api/deliveries",
+            vec![("Authorization", bearer.as_str())],
+            200,
+        ),
     ] {
         let answer = http("GET", &format!("{base}{path}"), &headers, b"");
-        assert_eq!(answer.status, status, "{path} {headers:?}: {}", answer.text());
+        assert_eq!(
+            answer.status,
+            status,
+            "{path} {headers:?}: {}",
+            answer.text()
+        );
     }
     let mut live = Live::open(&base, Some(TOKEN));
     send(&format!("{base}/webhook"), SECRET, &[ping("token")]);
@@ -77,7 +99,10 @@ fn without_a_token_the_inspector_answers_only_to_its_loopback_host_and_actions_n
     let listen = Listen::start(&dir, &["--ui"]);
     let url = format!("{}/_icr/api/deliveries", listen.base);
     assert_eq!(get(&url).status, 200);
-    assert_eq!(http("GET", &url, &[("Host", "rebound.example:80")], b"").status, 401);
+    assert_eq!(
+        http("GET", &url, &[("Host", "rebound.example:80")], b"").status,
+        401
+    );
     let replay = format!("{}/_icr/api/deliveries/1/replay", listen.base);
     assert_eq!(http("POST", &replay, &[], b"").status, 403);
     assert_eq!(act(&replay).status, 404);
@@ -90,22 +115,46 @@ fn no_answer_of_the_page_or_the_api_holds_a_signature() {
     let listen = Listen::start(&dir, &["--ui"]);
     let mut live = Live::open(&listen.base, None);
     let deliveries = vec![ping("sig-a"), ping("sig-b"), ping("sig-a")];
-    let config = icr_webhooks_harness::sender::SenderConfig::new(listen.webhook(), Some(Secret::new(SECRET)));
+    let config = icr_webhooks_harness::sender::SenderConfig::new(
+        listen.webhook(),
+        Some(Secret::new(SECRET)),
+    );
     let signatures: Vec<String> = deliveries
         .iter()
         .map(|d| {
             let wire = config.build(d);
-            wire.headers.iter().find(|(n, _)| *n == "X-ICR-Signature-256").unwrap().1.clone()
+            wire.headers
+                .iter()
+                .find(|(n, _)| *n == "X-ICR-Signature-256")
+                .unwrap()
+                .1
+                .clone()
         })
         .collect();
     send(&listen.webhook(), SECRET, &deliveries);
     let mut answers: Vec<String> = live.take(3).iter().map(ToString::to_string).collect();
     drop(live);
-    answers.push(get(&format!("{}/_icr/", listen.base)).text());
+    let page = get(&format!("{}/_icr/", listen.base));
+    assert_eq!(page.status, 200);
+    for (name, value) in [
+        ("content-type", "text/html; charset=utf-8"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        assert!(
+            page.headers.contains(&(name.to_owned(), value.to_owned())),
+            "{name}: {:?}",
+            page.headers
+        );
+    }
+    answers.push(page.text());
     answers.push(get(&format!("{}/_icr/api/deliveries", listen.base)).text());
     answers.push(get(&format!("{}/_icr/api/drift", listen.base)).text());
     for row in rows(&listen.base) {
-        let detail = get(&format!("{}/_icr/api/deliveries/{}", listen.base, row["id"]));
+        let detail = get(&format!(
+            "{}/_icr/api/deliveries/{}",
+            listen.base, row["id"]
+        ));
         assert_eq!(detail.status, 200);
         let json = detail.json();
         let signature = json["headers"]
@@ -121,7 +170,10 @@ fn no_answer_of_the_page_or_the_api_holds_a_signature() {
         let hex = signature.trim_start_matches("sha256=");
         for answer in &answers {
             assert!(!answer.contains(hex), "a signature shows in {answer}");
-            assert!(!answer.contains(&hex[..16]), "a signature shows in {answer}");
+            assert!(
+                !answer.contains(&hex[..16]),
+                "a signature shows in {answer}"
+            );
         }
     }
     listen.stop();
@@ -151,11 +203,14 @@ fn replay_sends_the_same_guid_and_body_and_replay_as_new_only_a_new_guid() {
     let listen = Listen::start(&dir, &["--ui"]);
     let mut live = Live::open(&listen.base, None);
     let delivery = ping("replay me");
-    send(&listen.webhook(), SECRET, &[delivery.clone()]);
+    send(&listen.webhook(), SECRET, std::slice::from_ref(&delivery));
     let original = live.next();
     let first = detail(&listen.base, &original["id"]);
 
-    let replayed = act(&format!("{}/_icr/api/deliveries/{}/replay", listen.base, original["id"]));
+    let replayed = act(&format!(
+        "{}/_icr/api/deliveries/{}/replay",
+        listen.base, original["id"]
+    ));
     assert_eq!(replayed.status, 200, "{}", replayed.text());
     let answer = replayed.json();
     assert_eq!(answer["guid"], delivery.id.as_str());
@@ -163,23 +218,35 @@ fn replay_sends_the_same_guid_and_body_and_replay_as_new_only_a_new_guid() {
     let again = detail(&listen.base, &live.next()["id"]);
     assert_eq!(again["guid"], delivery.id.as_str());
     assert_eq!(again["body"], first["body"]);
-    assert_eq!(again["body"], std::str::from_utf8(&delivery.payload).unwrap());
+    assert_eq!(
+        again["body"],
+        std::str::from_utf8(&delivery.payload).unwrap()
+    );
     // listen verified it: a repeat of a processed GUID, acknowledged.
     assert_eq!(again["verification"], "verified");
     assert_eq!(again["reason"], "already_processed");
     assert_eq!(again["repeat"], true);
     assert_eq!(again["headers"], first["headers"]);
 
-    let renewed = act(&format!("{}/_icr/api/deliveries/{}/replay-new", listen.base, original["id"]));
+    let renewed = act(&format!(
+        "{}/_icr/api/deliveries/{}/replay-new",
+        listen.base, original["id"]
+    ));
     assert_eq!(renewed.status, 200, "{}", renewed.text());
     let guid = renewed.json()["guid"].as_str().unwrap().to_owned();
     assert_ne!(guid, delivery.id);
-    assert_eq!(guid.parse::<uuid::Uuid>().unwrap().hyphenated().to_string(), guid);
+    assert_eq!(
+        guid.parse::<uuid::Uuid>().unwrap().hyphenated().to_string(),
+        guid
+    );
     let fresh = detail(&listen.base, &live.next()["id"]);
     assert_eq!(fresh["guid"], guid.as_str());
     assert_eq!(fresh["body"], first["body"]);
     assert_eq!(headers_but_guid(&fresh), headers_but_guid(&first));
-    assert_eq!((fresh["status"].as_u64(), fresh["reason"].as_str()), (Some(200), Some("processed")));
+    assert_eq!(
+        (fresh["status"].as_u64(), fresh["reason"].as_str()),
+        (Some(200), Some("processed"))
+    );
     assert_eq!(fresh["repeat"], false);
     drop(live);
     listen.stop();
@@ -265,11 +332,9 @@ fn copy_as_curl_holds_the_exact_body_and_a_valid_signature() {
     // Quotes, a percent sign, backslashes, a newline and a tab, all of which
     // a shell or printf would change if left as they are.
     let marker = ping(r#"it's 100% \\ \"so\" \u00e9 é\t"#).payload;
-    let delivery = icr_webhooks_harness::sender::Outgoing::new(
-        "ping",
-        [&b"{\n\t"[..], &marker[1..]].concat(),
-    );
-    send(&listen.webhook(), SECRET, &[delivery.clone()]);
+    let delivery =
+        icr_webhooks_harness::sender::Outgoing::new("ping", [&b"{\n\t"[..], &marker[1..]].concat());
+    send(&listen.webhook(), SECRET, std::slice::from_ref(&delivery));
     let id = live.next()["id"].clone();
     drop(live);
     let answer = get(&format!("{}/_icr/api/deliveries/{id}/curl", listen.base));
@@ -277,7 +342,12 @@ fn copy_as_curl_holds_the_exact_body_and_a_valid_signature() {
     let (url, headers, body) = parse_curl(&answer.text());
     assert_eq!(url, listen.webhook());
     assert_eq!(body, delivery.payload.as_ref());
-    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
     assert_eq!(header("x-icr-delivery"), Some(delivery.id.clone()));
     assert_eq!(header("x-icr-event"), Some("ping".to_owned()));
     assert_eq!(header("content-type"), Some("application/json".to_owned()));
@@ -286,7 +356,10 @@ fn copy_as_curl_holds_the_exact_body_and_a_valid_signature() {
     let signature = header("x-icr-signature-256").unwrap();
     assert_eq!(signature, Secret::new(SECRET).sign(&body).to_string());
     // The SDK accepts what the command sends.
-    let received = Receiver::new(SECRET).unwrap().receive(&headers, body).unwrap();
+    let received = Receiver::new(SECRET)
+        .unwrap()
+        .receive(&headers, body)
+        .unwrap();
     assert_eq!(received.info.id.as_str(), delivery.id);
     listen.stop();
 }
@@ -297,13 +370,16 @@ fn save_as_fixture_writes_the_delivery_in_the_fixture_format() {
     let listen = Listen::start(&dir, &["--ui", "--fixtures-dir", "saved"]);
     let mut live = Live::open(&listen.base, None);
     let delivery = ping("keep me");
-    send(&listen.webhook(), SECRET, &[delivery.clone()]);
+    send(&listen.webhook(), SECRET, std::slice::from_ref(&delivery));
     let id = live.next()["id"].clone();
     drop(live);
     let saved = act(&format!("{}/_icr/api/deliveries/{id}/fixture", listen.base));
     assert_eq!(saved.status, 200, "{}", saved.text());
     let path = std::path::PathBuf::from(saved.json()["path"].as_str().unwrap());
-    assert_eq!(path, std::path::Path::new("saved").join(format!("ping-{}.http", &delivery.id[..8])));
+    assert_eq!(
+        path,
+        std::path::Path::new("saved").join(format!("ping-{}.http", &delivery.id[..8]))
+    );
     let fixture = icr_webhooks_harness::fixture::Fixture::load(dir.0.join(&path)).unwrap();
     assert_eq!(fixture.body, delivery.payload);
     assert_eq!(fixture.delivery_id(), Some(delivery.id.as_str()));

@@ -80,9 +80,9 @@ impl DevLoopArgs {
         }
         let inspector = self.ui.then(|| {
             match &self.ui_token {
-                Some(_) => tell!(
-                    "inspector on http://{local}/_icr/ (open it with ?token=YOUR_TOKEN once)"
-                ),
+                Some(_) => {
+                    tell!("inspector on http://{local}/_icr/ (open it with ?token=YOUR_TOKEN once)")
+                }
                 None => tell!("inspector on http://{local}/_icr/"),
             }
             InspectorConfig {

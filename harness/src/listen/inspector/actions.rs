@@ -14,8 +14,9 @@ use bytes::Bytes;
 use icr_webhooks::header as icr;
 
 use super::Inspector;
-use crate::fixture::Fixture;
 use super::api::{error, failed, json};
+use crate::fixture::Fixture;
+use crate::history::Recorded;
 use crate::listen::client::{self, Url, is_hop_by_hop};
 
 /// `POST /_icr/api/deliveries/ID/replay`.
@@ -47,7 +48,11 @@ async fn resend(
     fresh: bool,
     to_app: bool,
 ) -> Result<Resend, Response> {
-    let (path, recorded, body) = match inspector.history.replay_source(id).await {
+    let Recorded {
+        path,
+        headers: recorded,
+        body,
+    } = match inspector.history.replay_source(id).await {
         Ok(Some(source)) => source,
         Ok(None) => {
             return Err(error(
@@ -130,13 +135,20 @@ pub(super) async fn curl(State(inspector): State<Inspector>, Path(id): Path<i64>
 /// `printf -- 'BODY' | curl … --data-binary @-`: the body as a `printf`
 /// format (exact bytes, any POSIX shell), each header as `-H`.
 pub(crate) fn curl_command(url: &Url, headers: &HeaderMap, body: &[u8]) -> String {
-    let mut command = format!("printf -- '{}' |\n  curl -sS -X POST {}", printf_format(body), quote(&url.to_string()));
+    let mut command = format!(
+        "printf -- '{}' |\n  curl -sS -X POST {}",
+        printf_format(body),
+        quote(&url.to_string())
+    );
     for (name, value) in headers {
         if is_hop_by_hop(name.as_str()) {
             continue;
         }
         let value = String::from_utf8_lossy(value.as_bytes());
-        command.push_str(&format!(" \\\n    -H {}", quote(&format!("{name}: {value}"))));
+        command.push_str(&format!(
+            " \\\n    -H {}",
+            quote(&format!("{name}: {value}"))
+        ));
     }
     command.push_str(" \\\n    --data-binary @-\n");
     command
@@ -174,7 +186,11 @@ fn printf_format(body: &[u8]) -> String {
 /// fixture format (headers without the signature, exact body) into
 /// `--fixtures-dir`, created when missing.
 pub(super) async fn fixture(State(inspector): State<Inspector>, Path(id): Path<i64>) -> Response {
-    let (_, recorded, body) = match inspector.history.replay_source(id).await {
+    let Recorded {
+        headers: recorded,
+        body,
+        ..
+    } = match inspector.history.replay_source(id).await {
         Ok(Some(source)) => source,
         Ok(None) => return error(StatusCode::NOT_FOUND, "no such delivery in the history"),
         Err(failure) => return failed(&failure),
@@ -187,10 +203,12 @@ pub(super) async fn fixture(State(inspector): State<Inspector>, Path(id): Path<i
         tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&dir)
                 .map_err(|cause| format!("cannot create {}: {cause}", dir.display()))?;
-            fixture.save(&path).map_err(|cause| match std::error::Error::source(&cause) {
-                Some(source) => format!("{cause}: {source}"),
-                None => cause.to_string(),
-            })
+            fixture
+                .save(&path)
+                .map_err(|cause| match std::error::Error::source(&cause) {
+                    Some(source) => format!("{cause}: {source}"),
+                    None => cause.to_string(),
+                })
         })
         .await
     };

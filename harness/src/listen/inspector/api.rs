@@ -96,9 +96,7 @@ pub(super) async fn to_page(uri: Uri) -> Redirect {
 /// The page, its script and style inlined: one request (with the token)
 /// loads it all.
 pub(super) async fn page() -> Response {
-    let html = INDEX
-        .replace("/*STYLE*/", STYLE)
-        .replace("/*APP*/", APP);
+    let html = INDEX.replace("/*STYLE*/", STYLE).replace("/*APP*/", APP);
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -154,25 +152,26 @@ pub(super) async fn stream(
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let live = inspector.history.subscribe();
     let stopped = inspector.stopped.clone();
-    let events = futures_util::stream::unfold((live, stopped), |(mut live, mut stopped)| async move {
-        if *stopped.borrow() {
-            return None;
-        }
-        let received = tokio::select! {
-            received = live.recv() => received,
-            _ = stopped.changed() => return None,
-        };
-        let event = match received {
-            Ok(summary) => match serde_json::to_string(&summary) {
-                Ok(data) => SseEvent::default().event("delivery").data(data),
-                Err(_) => SseEvent::default().event("resync").data("{}"),
-            },
-            // Too far behind: the page reloads the list.
-            Err(RecvError::Lagged(_)) => SseEvent::default().event("resync").data("{}"),
-            Err(RecvError::Closed) => return None,
-        };
-        Some((Ok(event), (live, stopped)))
-    });
+    let events =
+        futures_util::stream::unfold((live, stopped), |(mut live, mut stopped)| async move {
+            if *stopped.borrow() {
+                return None;
+            }
+            let received = tokio::select! {
+                received = live.recv() => received,
+                _ = stopped.changed() => return None,
+            };
+            let event = match received {
+                Ok(summary) => match serde_json::to_string(&summary) {
+                    Ok(data) => SseEvent::default().event("delivery").data(data),
+                    Err(_) => SseEvent::default().event("resync").data("{}"),
+                },
+                // Too far behind: the page reloads the list.
+                Err(RecvError::Lagged(_)) => SseEvent::default().event("resync").data("{}"),
+                Err(RecvError::Closed) => return None,
+            };
+            Some((Ok(event), (live, stopped)))
+        });
     Sse::new(events).keep_alive(KeepAlive::default())
 }
 

@@ -23,7 +23,10 @@ pub(super) struct Guard(Arc<Rule>);
 
 enum Rule {
     /// `--ui-token`: its HMAC under a key of this run.
-    Token { key: Secret, expected: Signature },
+    Token {
+        key: Box<Secret>,
+        expected: Signature,
+    },
     /// Loopback without a token: the `Host` values that name `listen`.
     Loopback { hosts: Vec<String> },
 }
@@ -32,7 +35,7 @@ impl Guard {
     pub(super) fn new(token: Option<&str>, self_url: &Url) -> Self {
         Self(Arc::new(match token {
             Some(token) => {
-                let key = Secret::new(uuid::Uuid::new_v4().as_bytes().to_vec());
+                let key = Box::new(Secret::new(uuid::Uuid::new_v4().as_bytes().to_vec()));
                 let expected = key.sign(token.as_bytes());
                 Rule::Token { key, expected }
             }
@@ -51,8 +54,9 @@ impl Guard {
 
     fn allows(&self, headers: &HeaderMap, uri: &http::Uri) -> bool {
         match &*self.0 {
-            Rule::Token { key, expected } => presented(headers, uri)
-                .is_some_and(|token| key.verify(expected, token.as_bytes())),
+            Rule::Token { key, expected } => {
+                presented(headers, uri).is_some_and(|token| key.verify(expected, token.as_bytes()))
+            }
             Rule::Loopback { hosts } => headers
                 .get(header::HOST)
                 .and_then(|host| host.to_str().ok())
