@@ -262,7 +262,8 @@ async function showDrift() {
       h("td", {}, line.count + "×"), h("td", {}, line.event), h("td", {}, line.finding.kind),
       h("td", {}, line.finding.path || "—"), h("td", {}, "since " + line.first_seen + ", last " + line.last_seen)));
     $("detail").replaceChildren(card("Drift over the history", "drift",
-      rows.length ? h("table", { class: "kv" }, rows) : h("div", { class: "body" }, "No drift: every delivery fits the types.")));
+      rows.length ? h("table", { class: "kv tally" },
+        h("tr", {}, ["count", "event", "kind", "path", "seen"].map((name) => h("th", {}, name))), rows) : h("div", { class: "body" }, "No drift: every delivery fits the types.")));
   } catch (error) {
     toast("Could not load the drift: " + error.message);
   }
