@@ -12,5 +12,6 @@ mod drift;
 mod large;
 mod layering;
 mod model;
+mod replay;
 mod schema;
 mod snapshots;

@@ -10,6 +10,7 @@ mod cli;
 mod devloop;
 mod e2e;
 mod fixtures;
+mod fixtures_cli;
 mod forward;
 mod history;
 mod inspector;

@@ -51,10 +51,13 @@ fn check(event: &str, payload: &Value, expected: &[(FindingKind, &str)]) {
 
 const TRANSFER: &str = "credit_transfer.completed.json";
 
+/// An event, its payload and the findings expected.
+type Case<'a> = (&'a str, Value, Vec<(FindingKind, &'a str)>);
+
 #[test]
 fn each_change_gives_exactly_its_finding() {
     use FindingKind::{UnknownAction, UnknownEnumValue, UnknownEvent, UnknownField};
-    let cases: Vec<(&str, Value, Vec<(FindingKind, &str)>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "credit_transfer",
             changed(TRANSFER, |p| p["carbon_note"] = json!("secret-value-1")),
