@@ -2,6 +2,7 @@
 //! exit codes, failures, the async runtime and the receiver.
 
 pub(crate) mod demo;
+pub(crate) mod drift;
 pub(crate) mod inbox;
 pub(crate) mod listen;
 pub(crate) mod record;
