@@ -41,11 +41,11 @@ pub struct Failure {
 /// Runs the receiver's checks over a recorded request.
 pub(crate) fn analyze(receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> Analysis {
     let header_event = headers
-        .get(icr_webhooks::header::EVENT)
+        .get(icr_webhooks::contract::header::EVENT)
         .and_then(|value| value.to_str().ok())
         .filter(|value| !value.is_empty())
         .map(str::to_owned);
-    let verification = match receiver.verify(headers, body) {
+    let verification = match receiver.verify_size_and_signature(headers, body) {
         Ok(()) => "verified".to_owned(),
         Err(error) => error.code().to_owned(),
     };
@@ -67,7 +67,7 @@ pub(crate) fn analyze(receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> 
             // A payload that does not fit its type is where drift matters
             // most: the checks but the typed parse give it.
             let drift = source.and_then(|_| {
-                let info = receiver.check(headers, body.to_vec()).ok()?;
+                let info = receiver.receive_unparsed(headers, body.to_vec()).ok()?;
                 Drift::of(&info.event_name, &info.payload).ok()
             });
             Analysis {

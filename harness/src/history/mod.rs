@@ -392,7 +392,7 @@ fn row(receiver: &Receiver, request: Received) -> NewRow {
             let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
             if name
                 .as_str()
-                .eq_ignore_ascii_case(icr_webhooks::header::SIGNATURE_256)
+                .eq_ignore_ascii_case(icr_webhooks::contract::header::SIGNATURE_256)
             {
                 signature = Some(text);
                 (name.as_str().to_owned(), REDACTED.to_owned())
@@ -403,7 +403,7 @@ fn row(receiver: &Receiver, request: Received) -> NewRow {
         .collect();
     let guid = request
         .headers
-        .get(icr_webhooks::header::DELIVERY)
+        .get(icr_webhooks::contract::header::DELIVERY)
         .map(|value| {
             String::from_utf8_lossy(value.as_bytes())
                 .chars()

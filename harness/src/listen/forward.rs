@@ -10,7 +10,8 @@ use std::sync::atomic::Ordering;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse as _, Response};
-use icr_webhooks::{DeliveryInfo, DeliveryRejection, Secret};
+use icr_webhooks::axum::DeliveryRejection;
+use icr_webhooks::receive::{DeliveryInfo, Secret};
 
 use super::client::{self, Url};
 use super::handlers::{ListenState, note};
@@ -33,7 +34,7 @@ impl Forward {
     pub(super) fn sign(&self, mut headers: HeaderMap, body: &[u8]) -> HeaderMap {
         if let Some(secret) = &self.secret {
             if let Ok(value) = HeaderValue::from_str(&secret.sign(body).to_string()) {
-                headers.insert(icr_webhooks::header::SIGNATURE_256, value);
+                headers.insert(icr_webhooks::contract::header::SIGNATURE_256, value);
             }
         }
         headers

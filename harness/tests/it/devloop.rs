@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use icr_webhooks::Secret;
+use icr_webhooks::receive::Secret;
 use icr_webhooks_harness::sender::{Attempt, Outgoing, Sender, SenderConfig};
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_icr-webhooks");

@@ -3,7 +3,7 @@
 //! or with ICR's own signature), ICR is answered with the app's status,
 //! and the history holds the app's answer and latency.
 
-use icr_webhooks::Secret;
+use icr_webhooks::receive::Secret;
 use icr_webhooks_harness::sender::{Fault, SenderConfig};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

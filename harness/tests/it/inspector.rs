@@ -4,7 +4,8 @@
 
 use std::process::Command;
 
-use icr_webhooks::{Receiver, Secret};
+use icr_webhooks::Receiver;
+use icr_webhooks::receive::Secret;
 
 use super::devloop::{BIN, Dir, Listen, Live, SECRET, act, get, http, ping, rows, send};
 

@@ -7,7 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use icr_webhooks::{Receiver, Secret};
+use icr_webhooks::Receiver;
+use icr_webhooks::receive::Secret;
 use icr_webhooks_harness::history::{History, HistorySpec, Retention, Writer};
 use icr_webhooks_harness::listen::{DevLoop, Forward, InspectorConfig, Url};
 use tokio::sync::watch;

@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
-use icr_webhooks::header as icr;
+use icr_webhooks::contract::header as icr;
 
 use super::Inspector;
 use super::api::{error, failed, json};

@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
-use icr_webhooks::{Secret, Signature};
+use icr_webhooks::receive::{Secret, Signature};
 
 use super::api::query;
 use crate::listen::client::Url;

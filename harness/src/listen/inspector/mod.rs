@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
-use icr_webhooks::Secret;
+use icr_webhooks::receive::Secret;
 use tokio::sync::watch;
 
 use self::auth::Guard;
