@@ -3,6 +3,25 @@
 //! [`OnceState`], [`InboxState`]), and [`WebhookState`], the ready-made
 //! state of the common case: the [`Receiver`] and the [`ExactlyOnce`]
 //! together.
+//!
+//! A state that lacks a piece does not compile, and the error says which:
+//! `OnceDelivery` with a state that is only a `Receiver` gives "the
+//! router's state `Receiver` has no `icr_webhooks::once::ExactlyOnce` for
+//! `OnceDelivery`", with what to use instead. Through `post(webhook)`,
+//! axum reports its own "`Handler` is not implemented" first and suggests
+//! `#[axum::debug_handler]` (axum's `macros` feature); on the handler, that
+//! attribute checks each extractor and shows this message.
+//!
+//! ```compile_fail,E0277
+//! use axum::{Router, routing::post};
+//! use icr_webhooks::Receiver;
+//! use icr_webhooks::axum::OnceDelivery;
+//!
+//! async fn webhook(_once: OnceDelivery) {}
+//!
+//! let receiver = Receiver::new("whsec_Q7mN4rT8p3Xv2kLs9dE1").unwrap();
+//! let _app: Router = Router::new().route("/webhook", post(webhook)).with_state(receiver);
+//! ```
 
 use std::sync::Arc;
 
