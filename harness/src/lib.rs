@@ -12,3 +12,4 @@ pub mod samples;
 pub mod sender;
 pub mod stores;
 pub mod strategy;
+pub mod url;

@@ -13,7 +13,7 @@ use icr_webhooks_harness::history::{self, HistorySpec};
 use icr_webhooks_harness::listen::{Accepted, InboxConfig, ListenConfig, Listener, Url};
 use icr_webhooks_harness::stores::{ListenStore, StoreSpec, parse_age};
 
-use crate::cli::{Failure, receiver, runtime};
+use crate::cli::{Failure, receiver, runtime, shutdown_signal};
 
 mod dev_loop;
 
@@ -272,27 +272,4 @@ async fn listen_forever(
     started.finish().await;
     tell!("{counts}");
     served
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

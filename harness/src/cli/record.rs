@@ -16,7 +16,7 @@ use clap::Args;
 use icr_webhooks::Receiver;
 use icr_webhooks_harness::fixture::Fixture;
 
-use crate::cli::{Failure, receiver, runtime};
+use crate::cli::{Failure, receiver, runtime, shutdown_signal};
 
 // No doc comment: clap would show it in place of the subcommand's own `about`.
 #[derive(Debug, Args)]
@@ -152,25 +152,4 @@ fn write_new(dir: &Path, fixture: &Fixture) -> anyhow::Result<PathBuf> {
         }
     }
     anyhow::bail!("too many fixtures named {name} in {}", dir.display())
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

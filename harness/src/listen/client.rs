@@ -6,86 +6,11 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 
 /// An `http://` URL to post to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Url {
-    host: String,
-    port: u16,
-    authority: HeaderValue,
-    path: Uri,
-    text: String,
-}
-
-impl std::str::FromStr for Url {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let bad = |why: &str| format!("`{text}` is not a URL to forward to: {why}");
-        let uri: Uri = text.parse().map_err(|_| bad("not a URL"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(bad("only http:// URLs are supported"));
-        }
-        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        let bracketed = authority.host();
-        let host = bracketed
-            .strip_prefix('[')
-            .and_then(|host| host.strip_suffix(']'))
-            .unwrap_or(bracketed);
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        let host_header = match authority.port() {
-            Some(port) => format!("{bracketed}:{port}"),
-            None => bracketed.to_owned(),
-        };
-        let path = uri
-            .path_and_query()
-            .map_or("/", |path| path.as_str())
-            .parse()
-            .map_err(|_| bad("not a URL"))?;
-        Ok(Self {
-            host: host.to_owned(),
-            port: authority.port_u16().unwrap_or(80),
-            authority: HeaderValue::from_str(&host_header).map_err(|_| bad("not a URL"))?,
-            path,
-            text: text.to_owned(),
-        })
-    }
-}
-
-impl std::fmt::Display for Url {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl Url {
-    /// The port (80 when the URL names none).
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// `host:port` as in the `Host` header.
-    pub fn authority(&self) -> &str {
-        self.authority.to_str().unwrap_or_default()
-    }
-
-    /// The same host with another path.
-    pub(super) fn with_path(&self, path: &str) -> Self {
-        let mut url = self.clone();
-        if let Ok(path) = path.parse() {
-            url.path = path;
-        }
-        url.text = format!(
-            "http://{}{path}",
-            self.authority.to_str().unwrap_or_default()
-        );
-        url
-    }
-}
+pub use crate::url::HttpUrl as Url;
 
 /// The headers a client sets itself: never copied from a recorded request.
 pub(super) fn is_hop_by_hop(name: &str) -> bool {
@@ -137,7 +62,7 @@ async fn exchange(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Bytes), String> {
-    let stream = tokio::net::TcpStream::connect((url.host.as_str(), url.port))
+    let stream = tokio::net::TcpStream::connect((url.host(), url.port()))
         .await
         .map_err(|error| match error.kind() {
             std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
@@ -152,11 +77,11 @@ async fn exchange(
         // Ends with the exchange: its errors reach the request.
         let _ended = driver.await;
     });
-    let mut request = http::Request::post(url.path.clone())
+    let mut request = http::Request::post(url.target().clone())
         .body(Full::new(body))
         .map_err(|error| format!("cannot build the request: {error}"))?;
     let sent = request.headers_mut();
-    sent.insert(http::header::HOST, url.authority.clone());
+    sent.insert(http::header::HOST, url.host_header().clone());
     for (name, value) in headers {
         if !is_hop_by_hop(name.as_str()) {
             sent.append(name.clone(), value.clone());

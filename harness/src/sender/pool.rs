@@ -12,16 +12,11 @@ use hyper::body::Frame;
 
 use super::wire::slow_stream;
 use super::{Sender, SenderError, WireRequest};
+use crate::url::HttpUrl;
 
 /// Where requests go, and the connections kept open to it.
 pub(super) struct Target {
-    /// Host and port to connect to (IPv6 without brackets).
-    host: String,
-    port: u16,
-    /// The `Host` header.
-    authority: http::HeaderValue,
-    /// The request target: path and query.
-    path: http::Uri,
+    url: HttpUrl,
     /// Connections that answered and may take another request.
     idle: Mutex<Vec<Connection>>,
 }
@@ -29,44 +24,16 @@ pub(super) struct Target {
 impl Target {
     /// Where `url` points: an `http://` URL with a host.
     pub(super) fn parse(url: &str) -> Result<Self, SenderError> {
-        let bad = |reason| SenderError::Url {
-            url: url.to_owned(),
-            reason,
-        };
-        let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(bad("only http:// URLs are supported"));
-        }
-        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        // `host()` keeps an IPv6 address's brackets: the `Host` header wants
-        // them, the socket address does not.
-        let bracketed = authority.host();
-        let host = bracketed
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(bracketed);
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        // Host and port only: user info in the URL never goes on the wire.
-        let host_header = match authority.port() {
-            Some(port) => format!("{bracketed}:{port}"),
-            None => bracketed.to_owned(),
-        };
-        let path = match (uri.path(), uri.query()) {
-            ("", None) => "/".to_owned(),
-            ("", Some(query)) => format!("/?{query}"),
-            (path, None) => path.to_owned(),
-            (path, Some(query)) => format!("{path}?{query}"),
-        };
-        let target = Target {
-            host: host.to_owned(),
-            port: authority.port_u16().unwrap_or(80),
-            authority: http::HeaderValue::from_str(&host_header).map_err(|_| bad("not a URL"))?,
-            path: path.parse().map_err(|_| bad("not a URL"))?,
+        let url: HttpUrl = url
+            .parse()
+            .map_err(|error: crate::url::UrlError| SenderError::Url {
+                url: error.url,
+                reason: error.reason,
+            })?;
+        Ok(Target {
+            url,
             idle: Mutex::new(Vec::new()),
-        };
-        Ok(target)
+        })
     }
 
     fn pool(&self, connection: Connection) {
@@ -79,8 +46,7 @@ impl Target {
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Target")
-            .field("authority", &self.authority)
-            .field("path", &self.path)
+            .field("url", &self.url)
             .finish_non_exhaustive()
     }
 }
@@ -155,8 +121,8 @@ impl Sender {
         } else {
             Full::new(wire.body).map_err(|never| match never {}).boxed()
         };
-        let mut request = http::Request::post(target.path.clone())
-            .header(http::header::HOST, target.authority.clone());
+        let mut request = http::Request::post(target.url.target().clone())
+            .header(http::header::HOST, target.url.host_header().clone());
         for (name, value) in &wire.headers {
             request = request.header(*name, value.as_str());
         }
@@ -199,7 +165,7 @@ impl Sender {
     }
 
     async fn connect(target: &Target) -> Result<Connection, Failed> {
-        let stream = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
+        let stream = tokio::net::TcpStream::connect((target.url.host(), target.url.port()))
             .await
             .map_err(|error| {
                 Failed::NoAnswer(match error.kind() {

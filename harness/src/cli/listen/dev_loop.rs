@@ -63,7 +63,7 @@ impl DevLoopArgs {
         );
         let self_url: Url = format!("http://{}", reachable(local))
             .parse()
-            .map_err(|error: String| anyhow::anyhow!(error))?;
+            .map_err(anyhow::Error::from)?;
         let forward = self.forward_to.map(|url| Forward {
             url,
             secret: self.forward_secret.map(Secret::new),
