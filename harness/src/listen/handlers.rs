@@ -89,7 +89,10 @@ pub(super) async fn handle(
         Ok(OnceDelivery::Done(delivery)) => {
             state.counts.duplicates.fetch_add(1, Ordering::Relaxed);
             note(&state, 200, "already_processed", delivery.id());
-            return (StatusCode::OK, "delivery already processed").into_response();
+            return with_reason(
+                (StatusCode::OK, "delivery already processed").into_response(),
+                "already_processed",
+            );
         }
         Err(rejection) => {
             let counter = match rejection {
