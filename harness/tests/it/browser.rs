@@ -13,7 +13,7 @@ use icr_webhooks_harness::sender::Outgoing;
 use serde_json::Value;
 
 use super::devloop::{BIN, Dir, Listen, SECRET, ping, send};
-use super::webdriver::{self, Browser, ENTER};
+use super::webdriver::{self, Browser, ENTER, ESCAPE};
 
 /// A laptop screen.
 const SCREEN: (u32, u32) = (1440, 900);
@@ -42,6 +42,7 @@ fn rows(browser: &Browser) -> Vec<Value> {
         "return [...document.querySelectorAll('#list li')].map((li) => ({
            guid: li.querySelector('.guid').title,
            what: li.querySelector('.what').firstChild.textContent,
+           why: li.querySelector('.what small').textContent,
            status: Number(li.querySelector('.status').textContent),
            tags: [...li.querySelectorAll('.tag')].map((tag) => tag.className),
            selected: li.classList.contains('selected'),
@@ -58,13 +59,25 @@ fn wait_rows(browser: &Browser, count: usize) -> Vec<Value> {
     rows(browser)
 }
 
-/// A completed transfer with a field the types do not know.
+/// The schema's example of `key` (`event.action`), as ICR would send it.
+fn example(key: &str) -> Outgoing {
+    let path = format!(
+        "{}/../schema/examples/{key}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let event = key.split('.').next().unwrap();
+    Outgoing::new(event, std::fs::read(&path).unwrap())
+}
+
+/// The example completed transfer with a field the types do not know.
 fn drifted_transfer() -> Outgoing {
-    let key = "credit_transfer.completed".parse().unwrap();
-    let sample = Outgoing::sample(&key, 4).unwrap();
-    let mut payload: Value = serde_json::from_slice(&sample.payload).unwrap();
+    let mut payload: Value =
+        serde_json::from_slice(&example("credit_transfer.completed").payload).unwrap();
     payload["transfer"]["settlement_window"] = "T+1".into();
-    Outgoing::new("credit_transfer", serde_json::to_vec(&payload).unwrap())
+    Outgoing::new(
+        "credit_transfer",
+        serde_json::to_vec_pretty(&payload).unwrap(),
+    )
 }
 
 #[test]
@@ -91,9 +104,10 @@ fn the_inspector_shows_deliveries_live_and_replays_and_saves_them_in_a_browser()
     // newest.
     let deliveries = [
         ping("Measure twice, retire once."),
-        Outgoing::sample(&"project.updated".parse().unwrap(), 2).unwrap(),
+        example("project.updated"),
+        example("credit_retirement.completed"),
         drifted_transfer(),
-        Outgoing::sample(&"credit_transfer.completed".parse().unwrap(), 1).unwrap(),
+        example("inventory.created"),
     ];
     for attempt in send(&listen.webhook(), SECRET, &deliveries) {
         assert_eq!(attempt.status, Some(200), "{attempt:?}");
@@ -107,7 +121,7 @@ fn the_inspector_shows_deliveries_live_and_replays_and_saves_them_in_a_browser()
     assert_eq!(guids, sent, "newest first");
     assert!(list.iter().all(|row| row["status"] == 200), "{list:?}");
     assert_eq!(browser.run("return window.icrNotReloaded === true;"), true);
-    let drifted = &deliveries[2];
+    let drifted = &deliveries[3];
     assert_eq!(list[1]["what"], "credit_transfer.completed");
     assert_eq!(list[1]["tags"], serde_json::json!(["tag drift"]));
     let (width, height) = browser.screenshot(&shots.join("list.png"));
@@ -194,6 +208,9 @@ fn the_inspector_shows_deliveries_live_and_replays_and_saves_them_in_a_browser()
         list[0]["tags"],
         serde_json::json!(["tag repeat", "tag drift"])
     );
+    // Escape closes the last message.
+    browser.type_keys(&list_box, ESCAPE);
+    assert!(browser.find_all("#toast:not([hidden])").is_empty());
     browser.screenshot(&shots.join("replayed.png"));
 
     // `/` filters, Escape goes back to the list.
@@ -202,7 +219,7 @@ fn the_inspector_shows_deliveries_live_and_replays_and_saves_them_in_a_browser()
     browser.type_keys(&browser.find("#f-event"), "project.updated");
     let list = wait_rows(&browser, 1);
     assert_eq!(list[0]["guid"], deliveries[1].id.as_str());
-    browser.type_keys(&browser.find("#f-event"), "\u{e00c}");
+    browser.type_keys(&browser.find("#f-event"), ESCAPE);
     assert_eq!(browser.run("return document.activeElement.id;"), "list");
 
     drop(browser);

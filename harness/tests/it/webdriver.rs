@@ -24,8 +24,9 @@ const WAIT: Duration = Duration::from_secs(20);
 /// The key of an element reference in WebDriver's JSON.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// The key `Enter` as WebDriver writes it.
+/// The keys `Enter` and `Escape` as WebDriver writes them.
 pub(crate) const ENTER: &str = "\u{e007}";
+pub(crate) const ESCAPE: &str = "\u{e00c}";
 
 /// Whether the browser tests can run here: both programs present. When they
 /// are not, `None` with what is missing.

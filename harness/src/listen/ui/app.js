@@ -275,6 +275,7 @@ document.addEventListener("keydown", (event) => {
   const typing = event.target.matches("input, select, textarea");
   if (event.key === "Escape") {
     if (typing) event.target.blur();
+    $("toast").hidden = true;
     $("list").focus();
     return;
   }
