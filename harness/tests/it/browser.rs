@@ -5,6 +5,7 @@
 //! screenshots in `target/inspector-screenshots/`. Without Chromium and
 //! chromedriver it says loudly that it did not run, unless `CI` is set.
 
+use std::io::Write as _;
 use std::process::Command;
 use std::time::Instant;
 
@@ -28,8 +29,11 @@ fn browser_or_skip(test: &str) -> Option<Browser> {
         std::env::var_os("CI").is_none(),
         "CI is set but {missing} is missing: the browser tests must run under CI ({install})"
     );
+    // Straight to stderr, not `eprintln!`: the test harness would keep that
+    // for failures only.
     let rule = "#".repeat(78);
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr().lock(),
         "\n{rule}\n## NOT RUN: browser::{test}\n## {missing} not found; {install} to run it\n{rule}\n"
     );
     None
