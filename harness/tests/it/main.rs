@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod browser;
 mod cli;
 mod devloop;
 mod e2e;
@@ -18,3 +19,4 @@ mod listen;
 mod replicas;
 mod sender;
 mod strategy;
+mod webdriver;

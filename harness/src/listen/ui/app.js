@@ -85,7 +85,7 @@ function matches(row) {
 
 function rowNode(row, fresh) {
   const tags = [];
-  if (row.repeat) tags.push(h("span", { class: "tag", title: "an earlier delivery had this GUID" }, "repeat"));
+  if (row.repeat) tags.push(h("span", { class: "tag repeat", title: "an earlier delivery had this GUID" }, "repeat"));
   if (row.drift) tags.push(h("span", { class: "tag drift", title: "fields or values the types do not know" }, "drift " + row.drift));
   if (row.forward_status) tags.push(h("span", { class: "tag", title: "the app's answer" }, "app " + row.forward_status));
   return h("li", {
@@ -181,7 +181,7 @@ function renderDetail(detail) {
       h("h2", {}, key(detail)),
       h("span", { class: statusClass(detail.status) }, detail.status),
       h("span", {}, why(detail)),
-      detail.repeat ? h("span", { class: "tag" }, "repeat") : null),
+      detail.repeat ? h("span", { class: "tag repeat", title: "an earlier delivery had this GUID" }, "repeat") : null),
     h("div", { class: "meta" },
       "GUID ", h("span", { class: "mono" }, detail.guid || "—"),
       " · ", new Date(detail.received_at_ms).toISOString(),
@@ -190,9 +190,9 @@ function renderDetail(detail) {
       " · ", detail.body_len + " bytes" + (detail.body_complete ? "" : " (not all read)")),
     h("div", { class: "actions" },
       h("button", { type: "button", id: "act-replay", onclick: () => act("replay") }, "Replay", h("kbd", {}, "r")),
-      h("button", { type: "button", class: "ghost", onclick: () => act("replay-new") }, "Replay as new", h("kbd", {}, "n")),
-      h("button", { type: "button", class: "ghost", onclick: () => act("curl") }, "Copy as curl", h("kbd", {}, "c")),
-      h("button", { type: "button", class: "ghost", onclick: () => act("fixture") }, "Save as fixture", h("kbd", {}, "s"))),
+      h("button", { type: "button", id: "act-replay-new", class: "ghost", onclick: () => act("replay-new") }, "Replay as new", h("kbd", {}, "n")),
+      h("button", { type: "button", id: "act-curl", class: "ghost", onclick: () => act("curl") }, "Copy as curl", h("kbd", {}, "c")),
+      h("button", { type: "button", id: "act-fixture", class: "ghost", onclick: () => act("fixture") }, "Save as fixture", h("kbd", {}, "s"))),
   ];
   if (detail.forward) {
     const f = detail.forward;
@@ -275,6 +275,7 @@ document.addEventListener("keydown", (event) => {
   const typing = event.target.matches("input, select, textarea");
   if (event.key === "Escape") {
     if (typing) event.target.blur();
+    $("toast").hidden = true;
     $("list").focus();
     return;
   }
