@@ -16,5 +16,6 @@ mod history;
 mod inspector;
 mod listen;
 mod replicas;
+mod samples;
 mod sender;
 mod strategy;
