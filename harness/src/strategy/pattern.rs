@@ -90,7 +90,14 @@ fn translate(body: &str, realism: Realism) -> String {
                 if negated {
                     chars.next();
                 }
-                class = Some((if negated { "^".to_owned() } else { String::new() }, negated));
+                class = Some((
+                    if negated {
+                        "^".to_owned()
+                    } else {
+                        String::new()
+                    },
+                    negated,
+                ));
             }
             '.' if plain => out.push_str(&format!("[{PLAIN}]")),
             '.' => out.push_str("[^\\n\\r\\x{2028}\\x{2029}]"),
@@ -186,7 +193,10 @@ mod tests {
     #[test]
     fn plain_translations() {
         check_plain("^[A-Z]{2}$", "[A-Z]{2}");
-        check_plain("^[^/]+/[^/]+$", "[[^/]&&[A-Za-z0-9._\\-]]{1,8}/[[^/]&&[A-Za-z0-9._\\-]]{1,8}");
+        check_plain(
+            "^[^/]+/[^/]+$",
+            "[[^/]&&[A-Za-z0-9._\\-]]{1,8}/[[^/]&&[A-Za-z0-9._\\-]]{1,8}",
+        );
         check_plain("a.b", "a[A-Za-z0-9._\\-]b");
         check_plain("\\S\\s\\D\\W", "[A-Za-z0-9._\\-][ ][A-Za-z._\\-][._\\-]");
         check_plain("[\\S!]", "[[[^\\s\\x{FEFF}]!]&&[A-Za-z0-9._\\-]]");

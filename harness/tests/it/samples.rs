@@ -142,7 +142,8 @@ fn is_edge_timestamp(text: &str) -> bool {
     let Some(time) = text.get(10..) else {
         return false;
     };
-    text.get(..4).is_some_and(|y| y.bytes().all(|b| b.is_ascii_digit()))
+    text.get(..4)
+        .is_some_and(|y| y.bytes().all(|b| b.is_ascii_digit()))
         && (time.starts_with('T') || time.starts_with('t'))
         && !is_icr_timestamp(text)
 }
@@ -182,7 +183,10 @@ fn sample_edge_draws_from_the_full_space_and_stays_valid() {
         }
     }
     assert_eq!(lines, 15);
-    assert!(edges >= 1, "no timestamp with a fraction or an offset in 15 payloads");
+    assert!(
+        edges >= 1,
+        "no timestamp with a fraction or an offset in 15 payloads"
+    );
     // Without --edge, none.
     let output = Command::new(BIN)
         .args(["sample", "credit_transfer", "--count", "5"])

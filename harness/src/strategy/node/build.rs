@@ -40,13 +40,13 @@ pub(crate) fn build_in(node: &Node, mode: Mode, site: &Site) -> Gen<Value> {
             Mode::Full => definition.strategy.clone(),
             Mode::Realistic => definition.realistic.clone(),
         },
-        Node::Choice { branches, .. } => nullable_first(
-            branches.map(|b| (b.node.is_null(), build_in(&b.node, mode, site))),
-        ),
+        Node::Choice { branches, .. } => {
+            nullable_first(branches.map(|b| (b.node.is_null(), build_in(&b.node, mode, site))))
+        }
         Node::Typed(types) if types.rest.is_empty() => build_typed(&types.first, mode, site),
-        Node::Typed(types) => nullable_first(
-            types.map(|t| (matches!(t, Typed::Null), build_typed(t, mode, site))),
-        ),
+        Node::Typed(types) => {
+            nullable_first(types.map(|t| (matches!(t, Typed::Null), build_typed(t, mode, site))))
+        }
     }
 }
 

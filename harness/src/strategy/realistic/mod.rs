@@ -183,7 +183,9 @@ impl Arrangement {
             fields.into_iter().map(|(_, name)| name).collect()
         };
         let plain = |name: &str| matches!(text(name), Some(Text::Plain { .. }));
-        let quantity = object.property("quantity").and_then(|p| integer_of(&p.node));
+        let quantity = object
+            .property("quantity")
+            .and_then(|p| integer_of(&p.node));
         let has_blocks = object.property("blocks").is_some();
         let full_name = plain("name")
             && matches!(text("full_name"), Some(Text::Pattern { source, .. }) if source == "^[^/]+/[^/]+$");
@@ -243,7 +245,14 @@ fn statuses(object: &Object) -> Vec<(String, Value)> {
     else {
         return Vec::new();
     };
-    let wanted = [action.as_str(), if action == "created" { "pending" } else { action }];
+    let wanted = [
+        action.as_str(),
+        if action == "created" {
+            "pending"
+        } else {
+            action
+        },
+    ];
     object
         .properties
         .iter()
@@ -364,7 +373,10 @@ fn is_slug(text: &str) -> bool {
 
 /// `full_name` as `<its owner's login, or its own owner part>/<name>`.
 fn full_name(map: &mut Map<String, Value>) {
-    let name = map.get("name").and_then(Value::as_str).filter(|n| is_slug(n));
+    let name = map
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| is_slug(n));
     let owner = map
         .get("owner")
         .and_then(|o| o.get("login"))
@@ -387,8 +399,12 @@ fn full_name(map: &mut Map<String, Value>) {
 fn url(map: &mut Map<String, Value>, kind: &str) {
     let get = |field: &str| map.get(field).and_then(Value::as_str);
     let path = match kind {
-        "User" => get("login").filter(|l| is_slug(l)).map(|l| format!("users/{l}")),
-        "Organization" => get("login").filter(|l| is_slug(l)).map(|l| format!("orgs/{l}")),
+        "User" => get("login")
+            .filter(|l| is_slug(l))
+            .map(|l| format!("users/{l}")),
+        "Organization" => get("login")
+            .filter(|l| is_slug(l))
+            .map(|l| format!("orgs/{l}")),
         _ => get("full_name")
             .and_then(|f| f.split_once('/'))
             .filter(|(owner, name)| is_slug(owner) && is_slug(name))

@@ -69,15 +69,18 @@ pub(super) fn country() -> Gen<String> {
 
 /// `ICR-P-0042`.
 fn registry_reference() -> Gen<String> {
-    (1..=999_u32)
-        .prop_map(|n| format!("ICR-P-{n:04}"))
-        .sboxed()
+    (1..=999_u32).prop_map(|n| format!("ICR-P-{n:04}")).sboxed()
 }
 
 /// A serial number of the first or last credit of a block:
 /// `ICR-<vintage>-<country>-<project>-<credit>`.
 fn serial() -> Gen<String> {
-    (2015..=2025_u32, select(COUNTRIES), 1..=999_u32, 1..=99_999_u32)
+    (
+        2015..=2025_u32,
+        select(COUNTRIES),
+        1..=999_u32,
+        1..=99_999_u32,
+    )
         .prop_map(|(vintage, country, project, n)| {
             format!("ICR-{vintage}-{country}-{project:04}-{n:06}")
         })

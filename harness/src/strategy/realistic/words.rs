@@ -183,8 +183,22 @@ pub(super) const PROJECT_FIELDS: &[&str] = &[
 
 /// Words for text that has no list of its own.
 pub(super) const WORDS: &[&str] = &[
-    "credits", "offset", "registry", "retirement", "transfer", "inventory", "project", "vintage",
-    "forest", "solar", "review", "annual", "balance", "report", "client", "holding",
+    "credits",
+    "offset",
+    "registry",
+    "retirement",
+    "transfer",
+    "inventory",
+    "project",
+    "vintage",
+    "forest",
+    "solar",
+    "review",
+    "annual",
+    "balance",
+    "report",
+    "client",
+    "holding",
 ];
 
 #[cfg(test)]
@@ -211,10 +225,11 @@ mod tests {
             PROJECT_FIELDS,
             WORDS,
         ];
-        let words = lists
-            .iter()
-            .flat_map(|list| list.iter().copied())
-            .chain(pairs.iter().flat_map(|l| l.iter().flat_map(|(a, b)| [*a, *b])));
+        let words = lists.iter().flat_map(|list| list.iter().copied()).chain(
+            pairs
+                .iter()
+                .flat_map(|l| l.iter().flat_map(|(a, b)| [*a, *b])),
+        );
         for word in words {
             assert!(!word.is_empty() && word.trim() == word, "{word:?}");
             assert!(word.chars().all(|c| !c.is_control()), "{word:?}");
@@ -227,7 +242,10 @@ mod tests {
             );
         }
         for slug in INVENTORIES.iter().chain(APPS) {
-            assert!(slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "{slug}");
+            assert!(
+                slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "{slug}"
+            );
         }
         for code in COUNTRIES {
             assert!(code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase()));
