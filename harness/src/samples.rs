@@ -1,13 +1,14 @@
 //! Seeded samples: schema-valid payloads for an `EVENT[.ACTION]` key, the
-//! same for the same seed, drawn from the schema strategies. Behind
-//! `icr-webhooks sample`, `send` and `demo`.
+//! same for the same seed, drawn from the schema strategies as ICR writes
+//! them ([`Mode::Realistic`]) or over the full space ([`Mode::Full`]).
+//! Behind `icr-webhooks sample`, `send` and `demo`.
 
 use icr_webhooks::contract::EventKey;
 use proptest::strategy::{Strategy as _, ValueTree as _};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
 
-use crate::strategy::{SchemaStrategies, StrategyError};
+use crate::strategy::{Mode, SchemaStrategies, StrategyError};
 
 /// Every `event.action` of the catalogue (`ping` bare), sorted.
 pub fn keys() -> Vec<EventKey> {
@@ -41,12 +42,27 @@ pub enum SampleError {
 }
 
 /// `count` payloads for `key` (`event.action`, or `event` for any of its
-/// actions), drawn with a generator seeded by `seed`.
+/// actions) as ICR writes them ([`Mode::Realistic`]), drawn with a
+/// generator seeded by `seed`: the same bytes for the same seed.
 ///
 /// # Errors
 /// [`SampleError::UnknownKey`] for a key outside the schema, or a strategy
 /// failure.
 pub fn generate(key: &EventKey, seed: u64, count: usize) -> Result<Vec<Value>, SampleError> {
+    generate_in(key, seed, count, Mode::Realistic)
+}
+
+/// `count` payloads for `key`, as [`generate`] makes them but drawn in
+/// `mode`: [`Mode::Full`] for the whole space the schema allows.
+///
+/// # Errors
+/// As [`generate`].
+pub fn generate_in(
+    key: &EventKey,
+    seed: u64,
+    count: usize,
+    mode: Mode,
+) -> Result<Vec<Value>, SampleError> {
     let strategies = SchemaStrategies::bundled()?;
     let (event, action) = (key.event(), key.action());
     let actions: Vec<Option<&str>> = strategies
@@ -66,7 +82,7 @@ pub fn generate(key: &EventKey, seed: u64, count: usize) -> Result<Vec<Value>, S
         let Some(action) = actions.get(index % actions.len()).copied() else {
             break;
         };
-        let strategy = strategies.payload(event, action)?;
+        let strategy = strategies.payload_in(event, action, mode)?;
         let tree = strategy
             .new_tree(&mut runner)
             .map_err(|reason| SampleError::Draw {

@@ -7,7 +7,11 @@
 //! into one strategy per action (the `oneOf` branch whose `action` is that
 //! `const`). From it come:
 //! - valid payloads: [`SchemaStrategies::payload`] for one event and action,
-//!   [`SchemaStrategies::any_payload`] across the catalogue;
+//!   [`SchemaStrategies::any_payload`] across the catalogue; both over the
+//!   full space the schema allows (offsets and fractions in timestamps, far
+//!   years, any printable Unicode), for property tests;
+//! - valid payloads as ICR writes them, for samples and the mock sender:
+//!   [`SchemaStrategies::payload_in`] with [`Mode::Realistic`];
 //! - full deliveries, unsigned: [`SchemaStrategies::delivery`];
 //! - evolved payloads, changed as the contract lets ICR change them without
 //!   notice, each change described by an [`Evolution`]:
@@ -64,6 +68,7 @@ mod evolve;
 mod node;
 mod optional;
 mod pattern;
+mod realistic;
 mod trees;
 mod values;
 
@@ -78,9 +83,33 @@ use serde_json::Value;
 pub use self::error::StrategyError;
 pub use self::evolve::{Evolution, EvolutionKind, Evolved};
 pub use self::optional::{NulledOptional, OptionalField};
+pub use self::realistic::{REALISTIC_NOW, REALISTIC_SINCE};
 
-use self::node::{Compiler, Definition, Node, Typed, build, escape};
+use self::node::{Compiler, Definition, Node, Typed, build, build_in, escape};
+use self::realistic::Site;
 use self::values::Gen;
+
+/// Which values the strategies draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Everything the schema allows: timestamps in any RFC 3339 form (lower
+    /// case, fractions, offsets) from 1900 to 2199, any printable text
+    /// (quotes, backslashes, CJK, emoji), integers at their bounds. What
+    /// property tests need; [`SchemaStrategies::payload`] and the others
+    /// draw this.
+    #[default]
+    Full,
+    /// Payloads as the contract says ICR writes them: timestamps in UTC
+    /// with `Z` and whole seconds, from [`REALISTIC_SINCE`] to
+    /// [`REALISTIC_NOW`], in order within each object (created, updated,
+    /// then completed, suspended, revoked...); names, logins, memos,
+    /// purposes and reasons a person would write; identifiers in ICR's
+    /// shapes; a quantity the sum of its blocks. No control characters,
+    /// line breaks or unpaired code points. What samples and the mock sender
+    /// send; still valid under the schema.
+    Realistic,
+}
 
 /// Strategies for every event, action and definition of a schema document.
 ///
@@ -101,6 +130,8 @@ struct Payload {
     action: Option<String>,
     node: Arc<Node>,
     strategy: Gen<Value>,
+    /// In [`Mode::Realistic`].
+    realistic: Gen<Value>,
 }
 
 impl fmt::Debug for SchemaStrategies {
@@ -223,7 +254,26 @@ impl SchemaStrategies {
         event: &str,
         action: Option<&str>,
     ) -> Result<BoxedStrategy<Value>, StrategyError> {
-        Ok(self.find(event, action)?.strategy.clone().boxed())
+        self.payload_in(event, action, Mode::Full)
+    }
+
+    /// Valid payloads of `event` with `action`, drawn in `mode`:
+    /// [`Mode::Full`] as [`SchemaStrategies::payload`], [`Mode::Realistic`]
+    /// as ICR writes them.
+    ///
+    /// # Errors
+    /// As [`SchemaStrategies::payload`].
+    pub fn payload_in(
+        &self,
+        event: &str,
+        action: Option<&str>,
+        mode: Mode,
+    ) -> Result<BoxedStrategy<Value>, StrategyError> {
+        let payload = self.find(event, action)?;
+        Ok(match mode {
+            Mode::Full => payload.strategy.clone().boxed(),
+            Mode::Realistic => payload.realistic.clone().boxed(),
+        })
     }
 
     /// Valid payloads of a named definition (`User`, `Transfer`, ...).
@@ -307,6 +357,7 @@ fn payloads(event: &str, node: &Node) -> Result<Vec<Payload>, StrategyError> {
                 .map(|branch| Payload {
                     action: branch.shape.tag("action").map(str::to_owned),
                     strategy: build(&branch.node),
+                    realistic: build_in(&branch.node, Mode::Realistic, &Site::of(event)),
                     node: Arc::new(branch.node.clone()),
                 })
                 .collect())
@@ -328,6 +379,7 @@ fn payloads(event: &str, node: &Node) -> Result<Vec<Payload>, StrategyError> {
             Ok(vec![Payload {
                 action,
                 strategy: build(node),
+                realistic: build_in(node, Mode::Realistic, &Site::of(event)),
                 node: Arc::new(node.clone()),
             }])
         }

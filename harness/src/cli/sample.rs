@@ -9,6 +9,7 @@ use clap::Args;
 use icr_webhooks_harness::fixture::Fixture;
 use icr_webhooks_harness::samples;
 use icr_webhooks_harness::sender::{Outgoing, SenderConfig};
+use icr_webhooks_harness::strategy::Mode;
 
 use crate::cli::Failure;
 
@@ -23,10 +24,20 @@ pub(crate) struct SampleArgs {
     /// How many payloads.
     #[arg(long, default_value_t = 1)]
     count: usize,
+    /// Draw from everything the schema allows (timestamps with offsets and
+    /// fractions, far years, any printable Unicode) instead of payloads as
+    /// ICR writes them.
+    #[arg(long)]
+    edge: bool,
     /// Write each payload as a delivery fixture (`*.http`) into DIR, made
     /// as `send` would send it (without the signature), and print its path.
     #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
+}
+
+/// The strategies' mode for `--edge`.
+pub(crate) fn mode(edge: bool) -> Mode {
+    if edge { Mode::Full } else { Mode::Realistic }
 }
 
 /// `icr-webhooks events`.
@@ -43,10 +54,12 @@ pub(crate) fn sample(args: SampleArgs) -> Result<u8, Failure> {
         key,
         seed,
         count,
+        edge,
         save,
     } = args;
     let key = crate::cli::parse_key(&key)?;
-    let payloads = samples::generate(&key, seed, count).map_err(anyhow::Error::from)?;
+    let payloads =
+        samples::generate_in(&key, seed, count, mode(edge)).map_err(anyhow::Error::from)?;
     if let Some(dir) = save {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let config = SenderConfig::new("http://127.0.0.1/", None);

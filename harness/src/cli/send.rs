@@ -15,6 +15,7 @@ use icr_webhooks_harness::sender::{
     Attempt, Duplicate, Fault, Outgoing, Sender, SenderConfig, Summary,
 };
 
+use crate::cli::sample::mode;
 use crate::cli::{EXIT_REJECTED, Failure, parse_key, runtime};
 
 // No doc comment: clap would show it in place of the subcommand's own `about`.
@@ -56,6 +57,9 @@ pub(crate) struct SendArgs {
     /// Seed for generated payloads, and for the deliveries --duplicate-rate picks.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Generate payloads from everything the schema allows, as `sample --edge`.
+    #[arg(long, conflicts_with_all = ["payload", "replay"])]
+    edge: bool,
     /// Send the fixture FILE, or every `*.http` fixture of DIR, as recorded
     /// (their headers, GUID and exact body), signed with --secret.
     #[arg(long, value_name = "FILE|DIR", conflicts_with_all = ["all", "payload", "events", "count", "fault"])]
@@ -113,6 +117,7 @@ pub(crate) fn run(args: SendArgs) -> Result<u8, Failure> {
         fault,
         redeliver_failed,
         seed,
+        edge,
         replay,
         new_guid,
         duplicate_rate,
@@ -120,7 +125,7 @@ pub(crate) fn run(args: SendArgs) -> Result<u8, Failure> {
     let (mut deliveries, files) = match &replay {
         Some(path) => replay_plan(path, new_guid)?,
         None => {
-            let planned = plan(&events, all, payload.as_ref(), count, seed)?
+            let planned = plan(&events, all, payload.as_ref(), count, seed, edge)?
                 .into_iter()
                 .map(|d| {
                     let d = d.with_content_type(content_type.into());
@@ -246,6 +251,7 @@ fn plan(
     payload: Option<&PathBuf>,
     count: Option<usize>,
     seed: u64,
+    edge: bool,
 ) -> anyhow::Result<Vec<Outgoing>> {
     if let Some(path) = payload {
         let [event] = events else {
@@ -276,7 +282,7 @@ fn plan(
     let mut pools: Vec<Vec<Outgoing>> = Vec::with_capacity(keys.len());
     for key in &keys {
         let mut pool = Vec::new();
-        for payload in samples::generate(key, seed, per_key.min(64))? {
+        for payload in samples::generate_in(key, seed, per_key.min(64), mode(edge))? {
             let bytes = serde_json::to_vec(&payload).context("serializing a payload")?;
             pool.push(Outgoing::new(key.event(), bytes));
         }

@@ -5,6 +5,21 @@
 /// How many repetitions past the minimum `*`, `+` and `{n,}` may generate.
 const REPEAT_SLACK: u32 = 8;
 
+/// Which matches of a pattern the generator regex makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Realism {
+    /// Every string the pattern matches (within [`REPEAT_SLACK`]).
+    Full,
+    /// Where the pattern leaves the choice open (`.`, a negated class, `\S`,
+    /// `\W`, `\D`), only characters of [`PLAIN`]; `\s` is a space. A class
+    /// the pattern spells out is kept as it is.
+    Plain,
+}
+
+/// The characters [`Realism::Plain`] picks from where a pattern allows
+/// more: letters, digits, `.`, `_` and `-`, as identifiers are made of.
+const PLAIN: &str = "A-Za-z0-9._\\-";
+
 /// The generator regex for `pattern`: the leading `^` and trailing `$` are
 /// dropped (a generated string is a whole match, which also satisfies an
 /// unanchored pattern), and the rest is rewritten so that every generated
@@ -14,11 +29,12 @@ const REPEAT_SLACK: u32 = 8;
 /// - `.` does not match `\r`, U+2028 or U+2029 in ECMA;
 /// - `[` inside a class is a literal in ECMA but nests in Rust, and `&&`,
 ///   `~~` are set operators in Rust: escaped;
-/// - `*`, `+` and `{n,}` are bounded to [`REPEAT_SLACK`] extra repetitions.
-pub(crate) fn generator_regex(pattern: &str) -> String {
+/// - `*`, `+` and `{n,}` are bounded to [`REPEAT_SLACK`] extra repetitions;
+/// - with [`Realism::Plain`], open choices are narrowed to [`PLAIN`].
+pub(crate) fn generator_regex(pattern: &str, realism: Realism) -> String {
     let body = pattern.strip_prefix('^').unwrap_or(pattern);
     let body = strip_end_anchor(body);
-    translate(body)
+    translate(body, realism)
 }
 
 /// `body` without a final unescaped `$`.
@@ -30,37 +46,64 @@ fn strip_end_anchor(body: &str) -> &str {
     if backslashes % 2 == 0 { rest } else { body }
 }
 
-fn translate(body: &str) -> String {
+fn translate(body: &str, realism: Realism) -> String {
+    let plain = realism == Realism::Plain;
     let mut out = String::with_capacity(body.len() + 16);
+    // The class being read, written out when it closes; whether it is open
+    // (negated, or holding `\S`, `\W` or `\D`).
+    let mut class: Option<(String, bool)> = None;
     let mut chars = body.chars().peekable();
-    let mut in_class = false;
     while let Some(c) = chars.next() {
+        if let Some((text, open)) = class.as_mut() {
+            match c {
+                '\\' => match chars.next() {
+                    Some(escaped) => {
+                        *open |= matches!(escaped, 'S' | 'W' | 'D');
+                        text.push_str(&escape(escaped, true, realism));
+                    }
+                    None => text.push('\\'),
+                },
+                '[' => text.push_str("\\["),
+                ']' => {
+                    if plain && *open {
+                        out.push_str(&format!("[[{text}]&&[{PLAIN}]]"));
+                    } else {
+                        out.push_str(&format!("[{text}]"));
+                    }
+                    class = None;
+                }
+                '&' | '~' => {
+                    text.push('\\');
+                    text.push(c);
+                }
+                other => text.push(other),
+            }
+            continue;
+        }
         match c {
             '\\' => match chars.next() {
-                Some(escaped) => out.push_str(&escape(escaped, in_class)),
+                Some(escaped) => out.push_str(&escape(escaped, false, realism)),
                 None => out.push('\\'),
             },
-            '[' if in_class => out.push_str("\\["),
             '[' => {
-                in_class = true;
-                out.push('[');
-                if chars.peek() == Some(&'^') {
+                let negated = chars.peek() == Some(&'^');
+                if negated {
                     chars.next();
-                    out.push('^');
                 }
+                class = Some((
+                    if negated {
+                        "^".to_owned()
+                    } else {
+                        String::new()
+                    },
+                    negated,
+                ));
             }
-            ']' if in_class => {
-                in_class = false;
-                out.push(']');
-            }
-            '&' | '~' if in_class => {
-                out.push('\\');
-                out.push(c);
-            }
-            '.' if !in_class => out.push_str("[^\\n\\r\\x{2028}\\x{2029}]"),
-            '*' if !in_class => out.push_str(&format!("{{0,{REPEAT_SLACK}}}")),
-            '+' if !in_class => out.push_str(&format!("{{1,{REPEAT_SLACK}}}")),
-            '{' if !in_class => {
+            '.' if plain => out.push_str(&format!("[{PLAIN}]")),
+            '.' => out.push_str("[^\\n\\r\\x{2028}\\x{2029}]"),
+            '*' => out.push_str(&format!("{{0,{REPEAT_SLACK}}}")),
+            '+' => out.push_str(&format!("{{1,{REPEAT_SLACK}}}")),
+            '{' => {
                 let mut inner = String::new();
                 let mut closed = false;
                 for next in chars.by_ref() {
@@ -84,18 +127,29 @@ fn translate(body: &str) -> String {
             other => out.push(other),
         }
     }
+    // An unclosed class is left for the regex parser to refuse.
+    if let Some((text, _)) = class {
+        out.push('[');
+        out.push_str(&text);
+    }
     out
 }
 
 /// The Rust regex text for the ECMA escape `\c`.
-fn escape(c: char, in_class: bool) -> String {
+fn escape(c: char, in_class: bool, realism: Realism) -> String {
+    let plain = realism == Realism::Plain;
     let text = match (c, in_class) {
         ('d', false) => "[0-9]",
         ('d', true) => "0-9",
         ('w', false) => "[0-9A-Za-z_]",
         ('w', true) => "0-9A-Za-z_",
+        ('s', false) if plain => "[ ]",
+        ('s', true) if plain => " ",
         ('s', false) => "[\\t\\n\\x0B\\x0C\\r ]",
         ('s', true) => "\\t\\n\\x0B\\x0C\\r ",
+        ('D', false) if plain => "[A-Za-z._\\-]",
+        ('W', false) if plain => "[._\\-]",
+        ('S', false) if plain => return format!("[{PLAIN}]"),
         ('D', _) => "[^0-9]",
         ('W', _) => "[^0-9A-Za-z_]",
         ('S', _) => "[^\\s\\x{FEFF}]",
@@ -106,11 +160,18 @@ fn escape(c: char, in_class: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::generator_regex;
+    use super::{Realism, generator_regex};
 
     #[track_caller]
     fn check(pattern: &str, expected: &str) {
-        assert_eq!(generator_regex(pattern), expected, "pattern {pattern}");
+        let full = generator_regex(pattern, Realism::Full);
+        assert_eq!(full, expected, "pattern {pattern}");
+    }
+
+    #[track_caller]
+    fn check_plain(pattern: &str, expected: &str) {
+        let plain = generator_regex(pattern, Realism::Plain);
+        assert_eq!(plain, expected, "pattern {pattern}");
     }
 
     #[test]
@@ -127,5 +188,18 @@ mod tests {
         check("a.b", "a[^\\n\\r\\x{2028}\\x{2029}]b");
         check("[.*+]", "[.*+]");
         check("\\D\\S", "[^0-9][^\\s\\x{FEFF}]");
+    }
+
+    #[test]
+    fn plain_translations() {
+        check_plain("^[A-Z]{2}$", "[A-Z]{2}");
+        check_plain(
+            "^[^/]+/[^/]+$",
+            "[[^/]&&[A-Za-z0-9._\\-]]{1,8}/[[^/]&&[A-Za-z0-9._\\-]]{1,8}",
+        );
+        check_plain("a.b", "a[A-Za-z0-9._\\-]b");
+        check_plain("\\S\\s\\D\\W", "[A-Za-z0-9._\\-][ ][A-Za-z._\\-][._\\-]");
+        check_plain("[\\S!]", "[[[^\\s\\x{FEFF}]!]&&[A-Za-z0-9._\\-]]");
+        check_plain("[\\d\\s]", "[0-9 ]");
     }
 }

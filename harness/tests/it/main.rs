@@ -17,6 +17,7 @@ mod history;
 mod inspector;
 mod listen;
 mod replicas;
+mod samples;
 mod sender;
 mod strategy;
 mod webdriver;

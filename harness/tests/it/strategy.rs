@@ -75,7 +75,7 @@ fn validator(document: &Value, reference: &str) -> jsonschema::Validator {
 }
 
 /// A validator per event of the bundled schema.
-fn event_validators() -> BTreeMap<String, jsonschema::Validator> {
+pub(crate) fn event_validators() -> BTreeMap<String, jsonschema::Validator> {
     let document = bundled_document();
     document["x-icr-events"]
         .as_object()

@@ -10,10 +10,11 @@ use super::keywords::{
     count, integer, invalid, number, string, types_of, unsatisfiable, validation_keywords,
 };
 use super::{
-    Branch, Definition, Node, NonEmpty, Object, Property, Shape, Typed, bits, build, escape,
-    type_bit,
+    Branch, Definition, Node, NonEmpty, Object, Property, Shape, Typed, bits, build, build_in,
+    escape, type_bit,
 };
-use crate::strategy::StrategyError;
+use crate::strategy::realistic::Site;
+use crate::strategy::{Mode, StrategyError};
 
 /// How deep inline schemas may nest (a `$ref` starts again at zero).
 const MAX_DEPTH: usize = 64;
@@ -84,6 +85,7 @@ impl<'a> Compiler<'a> {
         let node = node?;
         let definition = Arc::new(Definition {
             strategy: build(&node),
+            realistic: build_in(&node, Mode::Realistic, &Site::of(name)),
             node,
         });
         self.done.insert(name.to_owned(), Arc::clone(&definition));

@@ -9,11 +9,11 @@ use serde_json::{Map, Value};
 
 use super::{Text, Typed, bits};
 use crate::strategy::StrategyError;
-use crate::strategy::pattern::generator_regex;
+use crate::strategy::pattern::{Realism, generator_regex};
 use crate::strategy::values::MAX_SAFE_INTEGER;
 
 /// Plain strings hold at most this many characters more than `minLength`.
-const TEXT_SLACK: usize = 12;
+pub(super) const TEXT_SLACK: usize = 12;
 
 /// Keywords that never constrain a value.
 const ANNOTATIONS: &[&str] = &[
@@ -263,13 +263,22 @@ pub(super) fn string(
         let Some(pattern) = pattern.as_str() else {
             return Err(invalid(pointer, "pattern"));
         };
-        return proptest::string::string_regex(&generator_regex(pattern))
-            .map(|strategy| Text::Pattern(strategy.sboxed()))
-            .map_err(|source| StrategyError::Pattern {
-                pointer: pointer.to_owned(),
-                pattern: pattern.to_owned(),
-                source: Box::new(source),
-            });
+        let compile = |regex: &str| {
+            proptest::string::string_regex(regex)
+                .map(Strategy::sboxed)
+                .map_err(|source| StrategyError::Pattern {
+                    pointer: pointer.to_owned(),
+                    pattern: pattern.to_owned(),
+                    source: Box::new(source),
+                })
+        };
+        let full = compile(&generator_regex(pattern, Realism::Full))?;
+        let plain = compile(&generator_regex(pattern, Realism::Plain))?;
+        return Ok(Text::Pattern {
+            source: pattern.to_owned(),
+            full,
+            plain,
+        });
     }
     if let Some(format) = object.get("format") {
         return match format.as_str() {
@@ -285,9 +294,10 @@ pub(super) fn string(
     }
     let min = count(object, "minLength", pointer)?.unwrap_or(0);
     let cap = min.saturating_add(TEXT_SLACK);
-    let max = count(object, "maxLength", pointer)?.map_or(cap, |max| max.min(cap));
+    let limit = count(object, "maxLength", pointer)?;
+    let max = limit.map_or(cap, |max| max.min(cap));
     if max < min {
         return Err(unsatisfiable(pointer));
     }
-    Ok(Text::Plain { min, max })
+    Ok(Text::Plain { min, max, limit })
 }

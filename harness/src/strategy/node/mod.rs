@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub(crate) use self::build::build;
+pub(crate) use self::build::{build, build_in};
 pub(crate) use self::compile::Compiler;
 use super::values::Gen;
 
@@ -50,7 +50,10 @@ impl<T> NonEmpty<T> {
 #[derive(Debug)]
 pub(crate) struct Definition {
     pub(crate) node: Node,
+    /// Over the full space.
     pub(crate) strategy: Gen<Value>,
+    /// In [`Mode::Realistic`](crate::strategy::Mode::Realistic).
+    pub(crate) realistic: Gen<Value>,
 }
 
 /// A compiled schema.
@@ -109,8 +112,23 @@ pub(crate) enum Typed {
 /// What strings a string schema generates.
 #[derive(Debug, Clone)]
 pub(crate) enum Text {
-    Plain { min: usize, max: usize },
-    Pattern(Gen<String>),
+    /// `min..=max` characters (`max` at most [`TEXT_SLACK`] past `min`);
+    /// `limit` is the schema's own `maxLength`.
+    ///
+    /// [`TEXT_SLACK`]: keywords::TEXT_SLACK
+    Plain {
+        min: usize,
+        max: usize,
+        limit: Option<usize>,
+    },
+    /// `pattern`: its source, and generators of every string the pattern
+    /// matches (`full`) and of those made only of `[A-Za-z0-9._-]` where
+    /// the pattern leaves the choice open (`plain`).
+    Pattern {
+        source: String,
+        full: Gen<String>,
+        plain: Gen<String>,
+    },
     DateTime,
     Date,
     Uri,
