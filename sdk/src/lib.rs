@@ -211,6 +211,9 @@
 
 extern crate self as icr_webhooks;
 
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
@@ -218,12 +221,15 @@ pub mod contract;
 pub mod once;
 pub mod receive;
 pub mod router;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 pub mod types;
 
 mod delivery;
 mod error;
 mod form;
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "tower", feature = "actix"))]
 mod glue;
 mod headers;
 mod parse;
