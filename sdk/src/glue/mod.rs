@@ -160,7 +160,7 @@ impl OnceDelivery {
 }
 
 /// The text a duplicate processed already is answered with, `200 OK`.
-#[cfg(any(feature = "tower", feature = "actix"))]
+#[cfg(feature = "tower")]
 pub(crate) const ALREADY_PROCESSED: &str = "delivery already processed";
 
 /// A delivery accepted into an [`Inbox`]: its info and whether it was
