@@ -826,9 +826,7 @@ mod sqlite {
     use icr_webhooks::BoxError;
     use icr_webhooks::axum::InboxRejection;
     use icr_webhooks::once::sqlite::{SqliteStore, complete_in};
-    use icr_webhooks::once::{
-        AcceptError, Accepted, DeliveryStore, Job, State, StoreError, Token,
-    };
+    use icr_webhooks::once::{AcceptError, Accepted, DeliveryStore, Job, State, StoreError, Token};
     use tokio::sync::mpsc;
 
     use super::{Counts, WAIT, guid, id, inbox, ping, quick_retries, record, rest, until_counts};

@@ -46,3 +46,5 @@ mod routing;
 mod server;
 #[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
 mod stores;
+#[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
+mod table_over_http;
