@@ -83,6 +83,8 @@ use crate::receiver::Receiver;
 pub use crate::glue::{
     BodyTimeout, DEFAULT_BODY_TIMEOUT, DeliveryRejection, Enqueued, InboxRejection, OnceRejection,
 };
+/// The `http-body` crate the layer's bounds name (`B: http_body::Body`).
+pub use ::http_body;
 
 /// What the layer does with a request.
 #[derive(Clone)]

@@ -29,6 +29,8 @@ mod hostile_properties;
 #[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
 mod inbox;
 #[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
+mod lambda;
+#[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
 mod limits;
 #[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
 mod loopback;
