@@ -3,7 +3,7 @@
 //! limit while streaming (413 before reading when `Content-Length` is too
 //! large), within the [`BodyTimeout`] (408, connection closed), then every
 //! check of the contract; a refusal answers by itself with its status and
-//! plain-text message ([`ResponseError`](actix_web::ResponseError) for
+//! plain-text message ([`ResponseError`] for
 //! [`DeliveryRejection`], [`OnceRejection`], [`InboxRejection`]).
 //!
 //! | extractor | gives | app data it needs |
