@@ -1,6 +1,7 @@
 //! The `DeliveryInfo` extractor of axum and of actix-web over a loopback
 //! socket: the borrowed parse in the handler answers every delivery as the
-//! `Delivery` extractor does.
+//! `Delivery` extractor does; and actix-web's extractors without their app
+//! data.
 
 use std::net::SocketAddr;
 
@@ -133,4 +134,49 @@ async fn borrowed_on(framework: Framework) {
             "a bad delivery reached the channel"
         );
     }
+}
+
+async fn once_webhook(once: icr_webhooks::actix::OnceDelivery) -> HttpResponse {
+    drop(once);
+    HttpResponse::Ok().finish()
+}
+
+async fn plain_webhook(_: icr_webhooks::Delivery) -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+/// An actix-web app without the app data an extractor needs answers 500,
+/// naming what would do, before the body is read.
+#[test]
+fn actix_extractors_without_their_app_data_answer_500_naming_it() {
+    runtime().block_on(async {
+        let (addr, _stop) = crate::server::serve_actix(|| {
+            actix_web::App::new()
+                .route("/webhook", web::post().to(plain_webhook))
+                .route("/once", web::post().to(once_webhook))
+        });
+        assert_eq!(
+            send(addr, &Wire::ping()).await,
+            (
+                500,
+                "the app has no web::Data<Receiver>, web::Data<WebhookState> or web::Data<Inbox> for the webhook extractor"
+                    .to_owned()
+            )
+        );
+        // Only `WebhookState` serves `OnceDelivery`; a receiver alone is
+        // not enough.
+        let receiver = web::Data::new(receiver());
+        let (addr, _stop) = crate::server::serve_actix(move || {
+            actix_web::App::new()
+                .app_data(receiver.clone())
+                .route("/webhook", web::post().to(once_webhook))
+        });
+        assert_eq!(
+            send(addr, &Wire::ping()).await,
+            (
+                500,
+                "the app has no web::Data<WebhookState> for the webhook extractor".to_owned()
+            )
+        );
+    });
 }
