@@ -13,6 +13,11 @@
 //! | [`OnceDelivery`] | exactly-once: a new delivery with its [`Claim`](crate::once::Claim), or one processed already | `web::Data<WebhookState>` |
 //! | [`Enqueued`] | accept, then process: stored in the inbox, answered 202 (also a `Responder`) | `web::Data<Inbox>` |
 //!
+//! A body refused while it is still arriving (413) is answered, then
+//! actix-web closes the connection rather than read the rest (axum and
+//! hyper read and discard it for up to 10 s, so that a client still writing
+//! reads the answer, not a reset).
+//!
 //! The body timeout is app data too: `.app_data(BodyTimeout(..))`. An app
 //! without the data an extractor needs answers `500` with the missing type
 //! named ([`DeliveryRejection::MissingState`]).
