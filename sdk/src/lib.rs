@@ -215,6 +215,7 @@ extern crate self as icr_webhooks;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 pub mod contract;
+pub mod observe;
 pub mod once;
 pub mod receive;
 pub mod router;

@@ -11,6 +11,7 @@ use crate::contract::header;
 use crate::delivery::{Delivery, DeliveryInfo};
 use crate::error::{ConfigError, ReceiveError};
 use crate::headers::{Collected, HeaderSource, Slot};
+use crate::observe::{self, Step};
 use crate::secret::{Secret, Signature};
 
 /// From this body size on, [`Receiver::receive_async`] hands the MAC and
@@ -123,7 +124,8 @@ impl Receiver {
             return Delivery::from_collected(collected, body);
         }
         let mac = self.spawn_mac(signature, &body);
-        let parsed = tokio::task::spawn_blocking(move || Delivery::from_collected(collected, body));
+        let parse = observe::carry(move || Delivery::from_collected(collected, body));
+        let parsed = tokio::task::spawn_blocking(parse);
         // The MAC's outcome first: a signature failure wins.
         finished(mac.await)?;
         finished(parsed.await)
@@ -184,7 +186,9 @@ impl Receiver {
         body: &Bytes,
     ) -> tokio::task::JoinHandle<Result<(), ReceiveError>> {
         let (receiver, body) = (self.clone(), body.clone());
-        tokio::task::spawn_blocking(move || receiver.check_signature(signature, &body))
+        tokio::task::spawn_blocking(observe::carry(move || {
+            receiver.check_signature(signature, &body)
+        }))
     }
 
     /// The first check (the size), then the headers, with the signature
@@ -271,8 +275,11 @@ impl Receiver {
         };
         // Every secret is tried, with no early exit, so the time taken does
         // not tell which one matched.
-        let matched = self.inner.secrets.iter().fold(false, |matched, secret| {
-            secret.verify(&signature, body) | matched
+        let matched = observe::step(Step::Verify, || {
+            let secrets = self.inner.secrets.iter();
+            secrets.fold(false, |matched, secret| {
+                secret.verify(&signature, body) | matched
+            })
         });
         if matched {
             Ok(())
@@ -377,127 +384,4 @@ impl ReceiverBuilder {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn configuration_rules() {
-        assert_eq!(
-            Receiver::builder().build().unwrap_err(),
-            ConfigError::NoSecret
-        );
-        assert_eq!(Receiver::new("").unwrap_err(), ConfigError::EmptySecret);
-        assert_eq!(
-            Receiver::builder()
-                .secret("a")
-                .secret("")
-                .build()
-                .unwrap_err(),
-            ConfigError::EmptySecret
-        );
-        assert_eq!(
-            Receiver::builder()
-                .secret("a")
-                .accept_unsigned()
-                .build()
-                .unwrap_err(),
-            ConfigError::SecretAndUnsigned
-        );
-        let unsigned = Receiver::builder().accept_unsigned().build().unwrap();
-        assert!(unsigned.accepts_unsigned());
-        let signed = Receiver::new("a").unwrap();
-        assert!(!signed.accepts_unsigned());
-        assert_eq!(signed.max_body_size(), 25 * 1024 * 1024);
-    }
-
-    #[test]
-    fn debug_shows_no_secret() {
-        let receiver = Receiver::builder()
-            .secret("hunter2-secret")
-            .build()
-            .unwrap();
-        let text = format!(
-            "{receiver:?} {:?}",
-            Receiver::builder().secret("hunter2-secret")
-        );
-        assert!(!text.contains("hunter2"), "{text}");
-        assert_eq!(
-            format!("{receiver:?}"),
-            "Receiver { secrets: 1, max_body_size: 26214400 }"
-        );
-    }
-
-    #[test]
-    fn size_limit_is_inclusive() {
-        let receiver = Receiver::builder()
-            .secret("s")
-            .max_body_size(10)
-            .build()
-            .unwrap();
-        assert_eq!(receiver.check_content_length(10), Ok(()));
-        assert_eq!(
-            receiver.check_content_length(11),
-            Err(ReceiveError::BodyTooLarge { limit: 10 })
-        );
-        assert_eq!(
-            receiver.check_content_length(u64::MAX),
-            Err(ReceiveError::BodyTooLarge { limit: 10 })
-        );
-    }
-
-    #[test]
-    fn unsigned_receiver_ignores_signatures() {
-        let receiver = Receiver::builder().accept_unsigned().build().unwrap();
-        assert_eq!(receiver.verify_signature(None, b"x"), Ok(()));
-        assert_eq!(receiver.verify_signature(Some(b"nonsense"), b"x"), Ok(()));
-    }
-
-    #[test]
-    fn verify_signature_cases() {
-        let receiver = Receiver::builder()
-            .secret("old")
-            .secret("new")
-            .build()
-            .unwrap();
-        let body = b"{}";
-        let new = Secret::new("new").sign(body).to_string();
-        let old = Secret::new("old").sign(body).to_string();
-        let other = Secret::new("other").sign(body).to_string();
-        assert_eq!(
-            receiver.verify_signature(Some(new.as_bytes()), body),
-            Ok(())
-        );
-        assert_eq!(
-            receiver.verify_signature(Some(old.as_bytes()), body),
-            Ok(())
-        );
-        assert_eq!(
-            receiver.verify_signature(Some(other.as_bytes()), body),
-            Err(ReceiveError::SignatureMismatch)
-        );
-        assert_eq!(
-            receiver.verify_signature(Some(b"sha256="), body),
-            Err(ReceiveError::MalformedSignature)
-        );
-        assert_eq!(
-            receiver.verify_signature(None, body),
-            Err(ReceiveError::MissingHeader {
-                header: header::SIGNATURE_256
-            })
-        );
-    }
-
-    #[test]
-    fn repeated_signature_header_is_malformed() {
-        let receiver = Receiver::new("s").unwrap();
-        let signature = Secret::new("s").sign(b"x").to_string();
-        let headers = [
-            (header::SIGNATURE_256, signature.as_str()),
-            (header::SIGNATURE_256, signature.as_str()),
-        ];
-        assert_eq!(
-            receiver.verify_size_and_signature(&headers, b"x"),
-            Err(ReceiveError::MalformedSignature)
-        );
-    }
-}
+mod tests;

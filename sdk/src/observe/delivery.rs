@@ -1,0 +1,163 @@
+//! One delivery observed from its first byte to its answer
+//! ([`Observed`]): its span and fields, the closing event at its level,
+//! and its count and body size. Without the features it is empty and every
+//! call compiles to nothing.
+
+use std::future::Future;
+
+use crate::headers::HeaderSource;
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+use crate::{contract::header, headers::DeliveryId};
+
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+use super::labels;
+
+/// What the SDK saw of one delivery; closed with [`finish`](Self::finish)
+/// once its answer is known, or as `cancelled` when dropped before (the
+/// client went away).
+#[must_use]
+pub(crate) struct Observed {
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+    #[cfg(feature = "metrics")]
+    event: &'static str,
+    #[cfg(feature = "metrics")]
+    body: Option<usize>,
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    open: bool,
+}
+
+impl Observed {
+    /// Starts observing a delivery whose headers are `headers`. Only what
+    /// cannot carry a secret or a payload value is taken from them, before
+    /// any check: the GUID when it is a UUID, the event name when the
+    /// catalogue has it (else `unknown`), the hook ID when it is a number.
+    #[inline]
+    pub(crate) fn start<H: HeaderSource + ?Sized>(headers: &H) -> Self {
+        #[cfg(any(feature = "tracing", feature = "metrics"))]
+        {
+            #[cfg(feature = "tracing")]
+            let span = super::span::delivery();
+            let mut event = None;
+            #[cfg(feature = "tracing")]
+            let (mut id, mut hook) = (None::<DeliveryId>, None::<u64>);
+            headers.visit_headers(&mut |name, value| {
+                let text = std::str::from_utf8(value).map(str::trim).unwrap_or("");
+                if name.eq_ignore_ascii_case(header::EVENT) {
+                    event = Some(labels::event(text));
+                }
+                #[cfg(feature = "tracing")]
+                if name.eq_ignore_ascii_case(header::DELIVERY) {
+                    id = text.parse().ok();
+                } else if name.eq_ignore_ascii_case(header::HOOK_ID) {
+                    hook = text.parse().ok();
+                }
+            });
+            let event = event.unwrap_or(labels::UNKNOWN);
+            #[cfg(feature = "tracing")]
+            if !span.is_disabled() {
+                span.record("event", event);
+                if let Some(id) = &id {
+                    span.record("delivery_id", id.as_str());
+                }
+                if let Some(hook) = hook {
+                    span.record("hook_id", hook);
+                }
+            }
+            Self {
+                #[cfg(feature = "tracing")]
+                span,
+                #[cfg(feature = "metrics")]
+                event,
+                #[cfg(feature = "metrics")]
+                body: None,
+                open: true,
+            }
+        }
+        #[cfg(not(any(feature = "tracing", feature = "metrics")))]
+        {
+            let _ = headers;
+            Self {}
+        }
+    }
+
+    /// `future`, run inside the delivery's span.
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub(crate) fn instrument<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+        tracing::Instrument::instrument(future, self.span.clone())
+    }
+
+    /// `future`, as it is (no span without the `tracing` feature).
+    #[cfg(not(feature = "tracing"))]
+    #[inline]
+    pub(crate) fn instrument<F: Future>(&self, future: F) -> F {
+        future
+    }
+
+    /// The body's size, once it is read.
+    #[inline]
+    pub(crate) fn body(&mut self, len: usize) {
+        #[cfg(feature = "tracing")]
+        self.span.record("body_bytes", len);
+        #[cfg(feature = "metrics")]
+        {
+            self.body = Some(len);
+        }
+        let _ = len;
+    }
+
+    /// The action of the verified payload (`None` for an event without
+    /// one), as its catalogue name or `unknown`.
+    #[inline]
+    pub(crate) fn action(&self, event: &str, action: Option<&str>) {
+        #[cfg(feature = "tracing")]
+        if let Some(action) = labels::action(event, action) {
+            self.span.record("action", action);
+        }
+        let _ = (event, action);
+    }
+
+    /// The delivery is answered, or handed to the handler (`status`
+    /// `None`), as `outcome`.
+    #[inline]
+    pub(crate) fn finish(mut self, outcome: &'static str, status: Option<u16>) {
+        self.close(outcome, status);
+    }
+
+    #[cfg_attr(
+        not(any(feature = "tracing", feature = "metrics")),
+        allow(clippy::unused_self)
+    )]
+    fn close(&mut self, outcome: &'static str, status: Option<u16>) {
+        #[cfg(any(feature = "tracing", feature = "metrics"))]
+        {
+            self.open = false;
+            #[cfg(feature = "tracing")]
+            super::span::answered(&self.span, outcome, status);
+            #[cfg(feature = "metrics")]
+            {
+                metrics::counter!(
+                    "icr_webhooks_deliveries_total",
+                    "event" => self.event,
+                    "outcome" => outcome,
+                )
+                .increment(1);
+                if let Some(len) = self.body {
+                    #[allow(clippy::cast_precision_loss)]
+                    metrics::histogram!("icr_webhooks_body_bytes").record(len as f64);
+                }
+            }
+        }
+        let _ = (outcome, status);
+    }
+}
+
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+impl Drop for Observed {
+    fn drop(&mut self) {
+        if self.open {
+            self.close(super::CANCELLED, None);
+        }
+    }
+}
