@@ -224,6 +224,8 @@ pub mod types;
 mod delivery;
 mod error;
 mod form;
+#[cfg(feature = "axum")]
+mod glue;
 mod headers;
 mod parse;
 mod receiver;

@@ -14,28 +14,67 @@
 //! error. Your own state implements the trait in one line (see
 //! [`ReceiverState`]).
 
-mod body;
-mod rejection;
 mod state;
 #[cfg(test)]
 mod tests;
 
+use ::axum::body::Body;
 use ::axum::extract::{FromRequest, Request};
 use ::axum::response::{IntoResponse, Response};
-use http::StatusCode;
 
 use crate::delivery::{Delivery, DeliveryInfo};
-use crate::once::{Accepted, Claim, Claimed, DeliveryKey};
+use crate::glue::rejection::Answer;
+use crate::glue::{self, Incoming};
 #[cfg(doc)]
 use crate::{
-    once::{ExactlyOnce, Inbox},
+    once::{Claim, ExactlyOnce, Inbox},
     receiver::Receiver,
 };
-use body::{read_request, read_with};
 
-pub use body::{BodyTimeout, DEFAULT_BODY_TIMEOUT};
-pub use rejection::{DeliveryRejection, InboxRejection, OnceRejection};
-pub use state::{InboxState, OnceState, ReceiverState, WebhookState};
+pub use crate::glue::{
+    BodyTimeout, DEFAULT_BODY_TIMEOUT, DeliveryRejection, Enqueued, InboxRejection, OnceDelivery,
+    OnceRejection, WebhookState,
+};
+pub use state::{InboxState, OnceState, ReceiverState};
+
+/// The headers and the body of `request`, with the [`BodyTimeout`] of its
+/// extensions: what the core reads.
+fn incoming(request: Request) -> (http::HeaderMap, Body, BodyTimeout) {
+    let (parts, body) = request.into_parts();
+    let timeout = parts
+        .extensions
+        .get::<BodyTimeout>()
+        .copied()
+        .unwrap_or_default();
+    (parts.headers, body, timeout)
+}
+
+/// The core's view of a request's headers and body.
+fn view(
+    headers: &http::HeaderMap,
+    body: Body,
+    BodyTimeout(timeout): BodyTimeout,
+) -> Incoming<'_, Body> {
+    Incoming {
+        headers,
+        body,
+        timeout,
+        drain: glue::spawn_drain::<Body>,
+    }
+}
+
+/// An [`Answer`] as axum's response: the text with axum's
+/// `text/plain; charset=utf-8`.
+fn respond(answer: Answer) -> Response {
+    let mut response = (answer.status, answer.text).into_response();
+    if answer.close {
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
 
 /// Extracts a verified [`Delivery`] from a request, with the [`Receiver`]
 /// of the router's state ([`ReceiverState`]: a `Receiver`, a
@@ -70,8 +109,8 @@ impl<S: ReceiverState> FromRequest<S> for Delivery {
     type Rejection = DeliveryRejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (receiver, headers, body) = read_request(request, state).await?;
-        Ok(receiver.receive_async(&headers, body).await?)
+        let (headers, body, timeout) = incoming(request);
+        glue::receive_request(state.receiver(), view(&headers, body, timeout)).await
     }
 }
 
@@ -107,8 +146,8 @@ impl<S: ReceiverState> FromRequest<S> for DeliveryInfo {
     type Rejection = DeliveryRejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (receiver, headers, body) = read_request(request, state).await?;
-        Ok(receiver.receive_unparsed_async(&headers, body).await?)
+        let (headers, body, timeout) = incoming(request);
+        glue::receive_unparsed_request(state.receiver(), view(&headers, body, timeout)).await
     }
 }
 
@@ -172,41 +211,39 @@ impl<S: ReceiverState> FromRequest<S> for DeliveryInfo {
 ///
 /// Take `Result<OnceDelivery, OnceRejection>` to see (and log) what was
 /// refused without running the handler.
-#[derive(Debug)]
-#[must_use = "a `New` delivery's claim must be completed, or it is processed again"]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-pub enum OnceDelivery {
-    /// Not processed yet: process it, then complete the claim.
-    New(Delivery, Claim),
-    /// Processed already (by an earlier copy, or by the request this one
-    /// waited for): acknowledge it (2xx) without processing it again.
-    Done(Delivery),
-}
-
-impl OnceDelivery {
-    /// The delivery, new or done.
-    pub fn delivery(&self) -> &Delivery {
-        match self {
-            Self::New(delivery, _) | Self::Done(delivery) => delivery,
-        }
-    }
-}
-
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S: OnceState> FromRequest<S> for OnceDelivery {
     type Rejection = OnceRejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let once = state.exactly_once();
-        let delivery = Delivery::from_request(request, state).await?;
-        let wait = tokio::time::sleep(once.wait());
-        let key = DeliveryKey::new(delivery.info.hook_id, delivery.info.id.clone());
-        match once.claim_waiting(&key, wait).await {
-            Ok(Claimed::New(claim)) => Ok(Self::New(delivery, claim)),
-            Ok(Claimed::Done) => Ok(Self::Done(delivery)),
-            Ok(Claimed::InProgress { .. }) => Err(OnceRejection::InProgress),
-            Err(error) => Err(OnceRejection::StoreUnavailable(error)),
-        }
+        let (headers, body, timeout) = incoming(request);
+        let incoming = view(&headers, body, timeout);
+        glue::claim_request(state.receiver(), state.exactly_once(), incoming).await
+    }
+}
+
+impl IntoResponse for Enqueued {
+    /// `202 Accepted` when stored now, `200 OK` when known already.
+    fn into_response(self) -> Response {
+        respond(self.answer())
+    }
+}
+
+impl IntoResponse for DeliveryRejection {
+    fn into_response(self) -> Response {
+        respond(self.answer())
+    }
+}
+
+impl IntoResponse for OnceRejection {
+    fn into_response(self) -> Response {
+        respond(self.answer())
+    }
+}
+
+impl IntoResponse for InboxRejection {
+    fn into_response(self) -> Response {
+        respond(self.answer())
     }
 }
 
@@ -237,28 +274,12 @@ impl<S: OnceState> FromRequest<S> for OnceDelivery {
 /// let app: Router = Router::new().route("/webhook", post(webhook)).with_state(inbox);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-pub struct Enqueued(pub DeliveryInfo, pub Accepted);
-
-impl IntoResponse for Enqueued {
-    /// `202 Accepted` when stored now, `200 OK` when known already.
-    fn into_response(self) -> Response {
-        match self.1 {
-            Accepted::Stored => (StatusCode::ACCEPTED, "accepted").into_response(),
-            _ => (StatusCode::OK, "already accepted").into_response(),
-        }
-    }
-}
-
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S: InboxState> FromRequest<S> for Enqueued {
     type Rejection = InboxRejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let inbox = state.inbox();
-        let (headers, body) = read_with(request, inbox.receiver()).await?;
-        let (info, accepted) = inbox.accept(&headers, body).await?;
-        Ok(Self(info, accepted))
+        let (headers, body, timeout) = incoming(request);
+        glue::accept_request(state.inbox(), view(&headers, body, timeout)).await
     }
 }

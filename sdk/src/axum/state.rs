@@ -1,11 +1,12 @@
 //! What the extractors take from the router's state, as traits that name
 //! the missing piece in the compile error ([`ReceiverState`],
-//! [`OnceState`], [`InboxState`]), and [`WebhookState`], the ready-made
-//! state of the common case: the [`Receiver`] and the [`ExactlyOnce`]
-//! together.
+//! [`OnceState`], [`InboxState`]), implemented for [`WebhookState`], the
+//! ready-made state of the common case (the [`Receiver`] and the
+//! [`ExactlyOnce`] together), and for the `Receiver` and the `Inbox`.
 
 use std::sync::Arc;
 
+use crate::glue::WebhookState;
 use crate::once::{ExactlyOnce, Inbox};
 use crate::receiver::Receiver;
 
@@ -66,56 +67,6 @@ pub trait OnceState: ReceiverState {
 pub trait InboxState: Send + Sync {
     /// The inbox deliveries are accepted into.
     fn inbox(&self) -> &Inbox;
-}
-
-/// The router state for [`Delivery`](crate::Delivery),
-/// [`DeliveryInfo`](crate::receive::DeliveryInfo) and
-/// [`OnceDelivery`](super::OnceDelivery): a [`Receiver`] and an
-/// [`ExactlyOnce`]. Cloning it is cheap (both are handles).
-///
-/// ```no_run
-/// use axum::http::StatusCode;
-/// use axum::{Router, routing::post};
-/// use icr_webhooks::Receiver;
-/// use icr_webhooks::axum::{OnceDelivery, WebhookState};
-/// use icr_webhooks::once::{ExactlyOnce, MemoryStore};
-///
-/// async fn webhook(once: OnceDelivery) -> StatusCode {
-///     let OnceDelivery::New(delivery, claim) = once else {
-///         return StatusCode::OK; // processed already: acknowledge it
-///     };
-///     println!("{} {:?}", delivery.event.name(), delivery.event.action());
-///     // Complete the claim once the work is done; dropping it unfinished
-///     // lets ICR's redelivery process the delivery again.
-///     match claim.complete().await {
-///         Ok(()) => StatusCode::OK,
-///         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
-///     }
-/// }
-///
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let receiver = Receiver::new("whsec_Q7mN4rT8p3Xv2kLs9dE1")?;
-/// // `SqliteStore::open(path).await?` or `PostgresStore` to survive restarts
-/// // and to share the claims between replicas.
-/// let once = ExactlyOnce::new(MemoryStore::new());
-/// let app: Router = Router::new()
-///     .route("/webhook", post(webhook))
-///     .with_state(WebhookState::new(receiver, once));
-/// # let _ = app;
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone)]
-pub struct WebhookState {
-    receiver: Receiver,
-    once: ExactlyOnce,
-}
-
-impl WebhookState {
-    /// The state of `receiver` and `once`.
-    pub fn new(receiver: Receiver, once: ExactlyOnce) -> Self {
-        Self { receiver, once }
-    }
 }
 
 impl ReceiverState for Receiver {

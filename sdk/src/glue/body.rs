@@ -1,24 +1,24 @@
-//! Reading a request's body for the extractors: under the receiver's size
-//! limit (refused as soon as it grows over it, the rest drained in the
-//! background) and within the [`BodyTimeout`].
+//! Reading a request's body, whatever the framework: under the receiver's
+//! size limit (refused by its `Content-Length` before a byte is read, and
+//! as soon as it grows over the limit while streaming, the rest drained in
+//! the background) and within the [`BodyTimeout`].
 
 use std::time::Duration;
 
-use ::axum::body::Body;
-use ::axum::extract::Request;
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
+use http_body::Body;
 use http_body_util::BodyExt;
 
-use super::{DeliveryRejection, ReceiverState};
+use super::rejection::DeliveryRejection;
+use crate::BoxError;
 use crate::receiver::Receiver;
 
 /// How long the body may take to arrive by default: 10 s, ICR's own wait
 /// for an answer.
 pub const DEFAULT_BODY_TIMEOUT: Duration = crate::contract::RESPONSE_TIMEOUT;
 
-/// How long the [`Delivery`], [`DeliveryInfo`] and [`OnceDelivery`] extractors wait for the whole
-/// body, from the moment they start reading it; [`DEFAULT_BODY_TIMEOUT`]
-/// unless set.
+/// How long the integrations wait for the whole body, from the moment they
+/// start reading it; [`DEFAULT_BODY_TIMEOUT`] unless set.
 ///
 /// A body that has not fully arrived by then (sent a byte at a time, or
 /// stalled) is dropped, freeing what was read, and the request is answered
@@ -26,10 +26,13 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = crate::contract::RESPONSE_TIMEOUT;
 /// ([`DeliveryRejection::BodyTimeout`]). It bounds the time and memory one
 /// connection can hold a receiver with; ICR itself gives up after 10 s.
 ///
-/// Set it as axum's `DefaultBodyLimit` is set, for a router or a route, with
-/// a request extension:
+/// Where it is set: with axum, as a request extension
+/// (`.layer(Extension(BodyTimeout(..)))`, as axum's `DefaultBodyLimit`);
+/// with actix-web, as app data (`.app_data(BodyTimeout(..))`); with the
+/// tower layer, on the layer (`WebhookLayer::body_timeout`).
 ///
 /// ```
+/// # #[cfg(feature = "axum")] {
 /// use std::time::Duration;
 /// use axum::{Extension, Router, routing::post};
 /// use icr_webhooks::{Delivery, Receiver};
@@ -41,18 +44,14 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = crate::contract::RESPONSE_TIMEOUT;
 ///     .route("/webhook", post(webhook))
 ///     .layer(Extension(BodyTimeout(Duration::from_secs(5))))
 ///     .with_state(Receiver::new("whsec_Q7mN4rT8p3Xv2kLs9dE1")?);
+/// # }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// The request line and headers are read by the server before any
-/// extractor runs: bound them in the server (hyper's
-/// `header_read_timeout`) or the proxy in front.
-///
-/// [`Delivery`]: crate::Delivery
-/// [`DeliveryInfo`]: crate::receive::DeliveryInfo
-/// [`OnceDelivery`]: super::OnceDelivery
+/// The request line and headers are read by the server before the body:
+/// bound them in the server (hyper's `header_read_timeout`, actix-web's
+/// `client_request_timeout`) or the proxy in front.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub struct BodyTimeout(pub Duration);
 
 impl Default for BodyTimeout {
@@ -61,46 +60,57 @@ impl Default for BodyTimeout {
     }
 }
 
-/// The receiver from the state, the headers and the body, read under the
-/// size limit and within the [`BodyTimeout`].
-pub(super) async fn read_request<S: ReceiverState>(
-    request: Request,
-    state: &S,
-) -> Result<(&Receiver, http::HeaderMap, Bytes), DeliveryRejection> {
-    let receiver = state.receiver();
-    let (headers, body) = read_with(request, receiver).await?;
-    Ok((receiver, headers, body))
+/// What the core reads a request from: its headers, its body, how long the
+/// body may take, and how the framework drains a refused body in the
+/// background (a task of its runtime; `tokio::spawn` needs `Send`, actix-web's
+/// `spawn_local` does not).
+pub(crate) struct Incoming<'a, B> {
+    pub(crate) headers: &'a http::HeaderMap,
+    pub(crate) body: B,
+    pub(crate) timeout: Duration,
+    pub(crate) drain: fn(B),
 }
 
-/// The headers and the body, read under `receiver`'s size limit and within
-/// the [`BodyTimeout`].
-pub(super) async fn read_with(
-    request: Request,
+/// The body, read under `receiver`'s size limit and within the timeout.
+///
+/// # Errors
+/// [`DeliveryRejection::Refused`] with `BodyTooLarge` (413) by the
+/// `Content-Length` or while streaming; `BodyTimeout` (408); `BodyRead`
+/// (400).
+pub(crate) async fn read_body<B>(
+    incoming: Incoming<'_, B>,
     receiver: &Receiver,
-) -> Result<(http::HeaderMap, Bytes), DeliveryRejection> {
-    let (parts, body) = request.into_parts();
-    let BodyTimeout(timeout) = parts
-        .extensions
-        .get::<BodyTimeout>()
-        .copied()
-        .unwrap_or_default();
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok());
+) -> Result<Bytes, DeliveryRejection>
+where
+    B: Body + Unpin,
+    B::Error: Into<BoxError>,
+{
+    let Incoming {
+        headers,
+        body,
+        timeout,
+        drain,
+    } = incoming;
+    let declared = content_length(headers);
     if let Some(declared) = declared {
         if let Err(error) = receiver.check_content_length(declared) {
-            drain_in_background(body);
+            drain(body);
             return Err(error.into());
         }
     }
     // Past the deadline the reading future, and the body with all that
     // was read, is dropped.
-    let body = tokio::time::timeout(timeout, read_limited(body, receiver, declared))
+    tokio::time::timeout(timeout, read_limited(body, receiver, declared, drain))
         .await
-        .map_err(|_| DeliveryRejection::BodyTimeout { after: timeout })??;
-    Ok((parts.headers, body))
+        .map_err(|_| DeliveryRejection::BodyTimeout { after: timeout })?
+}
+
+/// The `Content-Length` a request declares, when it is a number.
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
 }
 
 /// Reads the whole body, refusing it as soon as it grows over the limit, so
@@ -111,26 +121,33 @@ pub(super) async fn read_with(
 /// copied as they come into one buffer of that size; without one they are
 /// held as they came and joined once the body is complete, so a body that
 /// turns out too large costs no copies and no reallocation.
-async fn read_limited(
-    mut body: Body,
+async fn read_limited<B>(
+    mut body: B,
     receiver: &Receiver,
     declared: Option<u64>,
-) -> Result<Bytes, DeliveryRejection> {
+    drain: fn(B),
+) -> Result<Bytes, DeliveryRejection>
+where
+    B: Body + Unpin,
+    B::Error: Into<BoxError>,
+{
     let declared = declared.and_then(|len| usize::try_from(len).ok());
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut joined: Option<Vec<u8>> = None;
     let mut total: usize = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|error| DeliveryRejection::BodyRead {
-            source: Box::new(error),
+            source: error.into(),
         })?;
-        let Ok(chunk) = frame.into_data() else {
+        let Ok(mut data) = frame.into_data() else {
             continue;
         };
+        // Zero-copy for `Bytes`, the data of every server's body.
+        let chunk = data.copy_to_bytes(data.remaining());
         total = total.saturating_add(chunk.len());
         if let Err(error) = receiver.check_content_length(u64::try_from(total).unwrap_or(u64::MAX))
         {
-            drain_in_background(body);
+            drain(body);
             return Err(error.into());
         }
         if let Some(buffer) = &mut joined {
@@ -150,23 +167,28 @@ async fn read_limited(
 
 /// How long a refused body is read and thrown away (nginx's
 /// `lingering_time` idea): ICR's own wait.
-const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+const DRAIN_TIME: Duration = Duration::from_secs(10);
 
 /// Reads what is left of a refused body and throws it away, for at most
 /// [`DRAIN_TIME`], while the 413 is answered. An HTTP/1.1 client that is
 /// still writing a large body would otherwise have its connection reset
 /// when the server closes with unread data, and see the reset instead of
 /// the 413. Nothing read is kept, so memory stays flat.
-fn drain_in_background(body: Body) {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return;
+async fn drain<B: Body + Unpin>(mut body: B) {
+    let drain = async { while let Some(Ok(_)) = body.frame().await {} };
+    // Past the deadline the body is dropped and the connection closes.
+    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+}
+
+/// [`drain`] on a task of the current tokio runtime (none: dropped).
+pub(crate) fn spawn_drain<B>(body: B)
+where
+    B: Body + Unpin + Send + 'static,
+    B::Data: Send,
+{
+    if tokio::runtime::Handle::try_current().is_ok() {
+        tokio::spawn(drain(body));
     }
-    tokio::spawn(async move {
-        let mut body = body;
-        let drain = async { while let Some(Ok(_)) = body.frame().await {} };
-        // Past the deadline the body is dropped and the connection closes.
-        let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
-    });
 }
 
 /// Copies the pieces into one buffer, letting each go once copied.

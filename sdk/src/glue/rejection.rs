@@ -1,21 +1,20 @@
-//! Why the extractors answer instead of the handler: [`DeliveryRejection`],
+//! Why an integration answers instead of the handler: [`DeliveryRejection`],
 //! [`OnceRejection`] and [`InboxRejection`], each with its status, its code
-//! and its response.
+//! and its [`Answer`], which every framework's response is made from.
 
 use std::time::Duration;
 
-use ::axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
 use crate::error::ReceiveError;
 use crate::once::{AcceptError, StoreError};
 
-/// Why the [`Delivery`](crate::Delivery) extractor refused a request.
+/// Why an integration (the [`Delivery`](crate::Delivery) extractor of
+/// axum or actix-web, the tower layer) refused a request.
 ///
 /// As a response: the status of the error and its message as plain text.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub enum DeliveryRejection {
     /// The delivery was refused by one of the contract's checks.
     #[error(transparent)]
@@ -61,30 +60,28 @@ impl DeliveryRejection {
     }
 }
 
-impl IntoResponse for DeliveryRejection {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let mut response = (status, self.to_string()).into_response();
-        if matches!(self, Self::BodyTimeout { .. }) {
-            // The rest of the body is never read: the connection cannot be
-            // used for another request.
-            response.headers_mut().insert(
-                http::header::CONNECTION,
-                http::HeaderValue::from_static("close"),
-            );
+impl DeliveryRejection {
+    /// The answer: the status and the message as plain text, and
+    /// `Connection: close` for a body that timed out.
+    pub(crate) fn answer(&self) -> Answer {
+        Answer {
+            status: self.status(),
+            text: self.to_string(),
+            // The rest of the body is never read: the connection cannot
+            // be used for another request.
+            close: matches!(self, Self::BodyTimeout { .. }),
         }
-        response
     }
 }
 
-/// Why the [`OnceDelivery`](super::OnceDelivery) extractor answered
-/// instead of the handler. A delivery processed already is not a
+/// Why exactly-once processing (the [`OnceDelivery`](super::OnceDelivery)
+/// extractor, the tower layer's exactly-once mode) answered instead of the
+/// handler. A delivery processed already is not a
 /// rejection: it is [`OnceDelivery::Done`](super::OnceDelivery::Done).
 ///
 /// As a response: the status and the message as plain text.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub enum OnceRejection {
     /// The delivery itself was refused: see [`DeliveryRejection`].
     #[error(transparent)]
@@ -122,20 +119,20 @@ impl OnceRejection {
     }
 }
 
-impl IntoResponse for OnceRejection {
-    fn into_response(self) -> Response {
+impl OnceRejection {
+    /// The answer: the status and the message as plain text.
+    pub(crate) fn answer(&self) -> Answer {
         match self {
-            Self::Refused(rejection) => rejection.into_response(),
-            other => (other.status(), other.to_string()).into_response(),
+            Self::Refused(rejection) => rejection.answer(),
+            other => Answer::text(other.status(), other.to_string()),
         }
     }
 }
 
-/// Why the [`Enqueued`](super::Enqueued) extractor answered instead of
-/// the handler.
+/// Why the inbox (the [`Enqueued`](super::Enqueued) extractor, the tower
+/// layer's inbox mode) answered instead of the handler.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub enum InboxRejection {
     /// The body could not be read in time or within the limit.
     #[error(transparent)]
@@ -164,11 +161,33 @@ impl InboxRejection {
     }
 }
 
-impl IntoResponse for InboxRejection {
-    fn into_response(self) -> Response {
+impl InboxRejection {
+    /// The answer: the status and the message as plain text.
+    pub(crate) fn answer(&self) -> Answer {
         match self {
-            Self::Read(rejection) => rejection.into_response(),
-            Self::Accept(error) => (error.status(), error.to_string()).into_response(),
+            Self::Read(rejection) => rejection.answer(),
+            Self::Accept(error) => Answer::text(error.status(), error.to_string()),
+        }
+    }
+}
+
+/// What an integration answers, whatever its framework: a status, a plain
+/// text body (`text/plain; charset=utf-8`), and whether to close the
+/// connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) text: String,
+    pub(crate) close: bool,
+}
+
+impl Answer {
+    /// `status` with `text`, the connection kept.
+    pub(crate) fn text(status: StatusCode, text: impl Into<String>) -> Self {
+        Self {
+            status,
+            text: text.into(),
+            close: false,
         }
     }
 }
