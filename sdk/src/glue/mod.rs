@@ -12,6 +12,7 @@
 //! recorded about a delivery (tracing, metrics) belongs here, once.
 
 mod body;
+mod observed;
 pub(crate) mod rejection;
 
 use http::StatusCode;
@@ -20,6 +21,7 @@ use crate::BoxError;
 use crate::delivery::{Delivery, DeliveryInfo};
 use crate::once::{Accepted, Claim, Claimed, DeliveryKey, ExactlyOnce, Inbox};
 use crate::receiver::Receiver;
+use observed::observed;
 use rejection::Answer;
 
 pub use body::{BodyTimeout, DEFAULT_BODY_TIMEOUT};
@@ -32,6 +34,17 @@ pub use rejection::{DeliveryRejection, InboxRejection, OnceRejection};
 /// # Errors
 /// The [`DeliveryRejection`] of the read or of the contract's checks.
 pub(crate) async fn receive_request<B>(
+    receiver: &Receiver,
+    incoming: Incoming<'_, B>,
+) -> Result<Delivery, DeliveryRejection>
+where
+    B: http_body::Body + Unpin,
+    B::Error: Into<BoxError>,
+{
+    observed(incoming.headers, receive(receiver, incoming)).await
+}
+
+async fn receive<B>(
     receiver: &Receiver,
     incoming: Incoming<'_, B>,
 ) -> Result<Delivery, DeliveryRejection>
@@ -58,8 +71,11 @@ where
     B::Error: Into<BoxError>,
 {
     let headers = incoming.headers;
-    let body = body::read_body(incoming, receiver).await?;
-    Ok(receiver.receive_unparsed_async(headers, body).await?)
+    observed(headers, async move {
+        let body = body::read_body(incoming, receiver).await?;
+        Ok(receiver.receive_unparsed_async(headers, body).await?)
+    })
+    .await
 }
 
 /// [`receive_request`], then [`claim`] of its GUID in `once`.
@@ -75,8 +91,10 @@ where
     B: http_body::Body + Unpin,
     B::Error: Into<BoxError>,
 {
-    let delivery = receive_request(receiver, incoming).await?;
-    claim(once, delivery).await
+    observed(incoming.headers, async move {
+        claim(once, receive(receiver, incoming).await?).await
+    })
+    .await
 }
 
 /// Claims a verified delivery in `once`, waiting for a copy in progress in
@@ -113,9 +131,12 @@ where
     B::Error: Into<BoxError>,
 {
     let headers = incoming.headers;
-    let body = body::read_body(incoming, inbox.receiver()).await?;
-    let (info, accepted) = inbox.accept(headers, body).await?;
-    Ok(Enqueued(info, accepted))
+    observed(headers, async move {
+        let body = body::read_body(incoming, inbox.receiver()).await?;
+        let (info, accepted) = inbox.accept(headers, body).await?;
+        Ok(Enqueued(info, accepted))
+    })
+    .await
 }
 
 /// Exactly-once processing of one request: a verified delivery, either

@@ -1,13 +1,15 @@
 //! One delivery observed from its first byte to its answer
 //! ([`Observed`]): its span and fields, the closing event at its level,
-//! and its count and body size. Without the features it is empty and every
+//! and its count. Without the features it is empty and every
 //! call compiles to nothing.
 
 use std::future::Future;
 
 use crate::headers::HeaderSource;
 #[cfg(any(feature = "tracing", feature = "metrics"))]
-use crate::{contract::header, headers::DeliveryId};
+use crate::contract::header;
+#[cfg(feature = "tracing")]
+use crate::headers::DeliveryId;
 
 #[cfg(any(feature = "tracing", feature = "metrics"))]
 use super::labels;
@@ -21,8 +23,6 @@ pub(crate) struct Observed {
     span: tracing::Span,
     #[cfg(feature = "metrics")]
     event: &'static str,
-    #[cfg(feature = "metrics")]
-    body: Option<usize>,
     #[cfg(any(feature = "tracing", feature = "metrics"))]
     open: bool,
 }
@@ -69,8 +69,6 @@ impl Observed {
                 span,
                 #[cfg(feature = "metrics")]
                 event,
-                #[cfg(feature = "metrics")]
-                body: None,
                 open: true,
             }
         }
@@ -93,18 +91,6 @@ impl Observed {
     #[inline]
     pub(crate) fn instrument<F: Future>(&self, future: F) -> F {
         future
-    }
-
-    /// The body's size, once it is read.
-    #[inline]
-    pub(crate) fn body(&mut self, len: usize) {
-        #[cfg(feature = "tracing")]
-        self.span.record("body_bytes", len);
-        #[cfg(feature = "metrics")]
-        {
-            self.body = Some(len);
-        }
-        let _ = len;
     }
 
     /// The action of the verified payload (`None` for an event without
@@ -136,18 +122,12 @@ impl Observed {
             #[cfg(feature = "tracing")]
             super::span::answered(&self.span, outcome, status);
             #[cfg(feature = "metrics")]
-            {
-                metrics::counter!(
-                    "icr_webhooks_deliveries_total",
-                    "event" => self.event,
-                    "outcome" => outcome,
-                )
-                .increment(1);
-                if let Some(len) = self.body {
-                    #[allow(clippy::cast_precision_loss)]
-                    metrics::histogram!("icr_webhooks_body_bytes").record(len as f64);
-                }
-            }
+            metrics::counter!(
+                "icr_webhooks_deliveries_total",
+                "event" => self.event,
+                "outcome" => outcome,
+            )
+            .increment(1);
         }
         let _ = (outcome, status);
     }

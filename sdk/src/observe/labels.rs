@@ -15,6 +15,7 @@ pub(crate) fn event(name: &str) -> &'static str {
         .map_or(UNKNOWN, |spec| spec.name)
 }
 
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 /// `action` when the catalogue's event `event` has it, `None` when there
 /// is no action, else [`UNKNOWN`].
 pub(crate) fn action(event: &str, action: Option<&str>) -> Option<&'static str> {

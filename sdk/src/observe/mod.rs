@@ -22,7 +22,7 @@
 //! | `event` | the `X-ICR-Event` name when the catalogue has it, else `unknown` |
 //! | `action` | the payload's action when the catalogue has it, else `unknown`; absent for an event without actions or a refused delivery |
 //! | `hook_id` | `X-ICR-Hook-ID`, when a number |
-//! | `body_bytes` | the size of the body read |
+//! | `body_bytes` | the size of the body, once read whole |
 //! | `outcome` | how it ended: an outcome code (below) |
 //! | `status` | the HTTP status answered; absent when the handler answers |
 //! | `verify_us` | microseconds spent checking the signature |
@@ -66,7 +66,7 @@
 //! | metric | kind | labels | what |
 //! | --- | --- | --- | --- |
 //! | `icr_webhooks_deliveries_total` | counter | `event` (a catalogue name or `unknown`), `outcome` (the codes above) | deliveries, by how each ended |
-//! | `icr_webhooks_body_bytes` | histogram | | the size of each body read |
+//! | `icr_webhooks_body_bytes` | histogram | | the size of each body read whole (every [`Receiver`](crate::Receiver) call) |
 //! | `icr_webhooks_verify_seconds` | histogram | | each signature check (every [`Receiver`](crate::Receiver) call that checks one) |
 //! | `icr_webhooks_parse_seconds` | histogram | | each typed parse of a payload |
 //! | `icr_webhooks_store_seconds` | histogram | `op`: `claim`, `complete`, `abort`, `accept`, `claim_jobs`, `fail` | each call to the delivery store |
@@ -79,16 +79,20 @@
 //! The workers read the two gauges from the store when they start, at
 //! most once a second while they claim jobs, and when they shut down.
 
+// The delivery span is opened by the framework integrations.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 mod delivery;
 mod job;
+#[cfg(any(feature = "tracing", feature = "metrics"))]
 mod labels;
 #[cfg(feature = "tracing")]
 mod span;
 mod timing;
 
+#[cfg_attr(not(feature = "axum"), allow(unused_imports))]
 pub(crate) use delivery::Observed;
 pub(crate) use job::{GAUGES, JobObserved, JobOutcome, inbox_gauges};
-pub(crate) use timing::{Step, StoreOp, carry, step, store};
+pub(crate) use timing::{Step, StoreOp, body, carry, step, store};
 
 /// The name of the span of one delivery.
 pub const DELIVERY_SPAN: &str = "icr_webhooks.delivery";
@@ -100,12 +104,17 @@ pub const JOB_SPAN: &str = "icr_webhooks.job";
 pub const TARGET: &str = "icr_webhooks";
 
 /// The outcome of a verified delivery handed to the handler.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) const VERIFIED: &str = "verified";
 /// The outcome of a new delivery handed to the handler with its claim.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) const CLAIMED: &str = "claimed";
 /// The outcome of a delivery processed or accepted already.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) const DUPLICATE: &str = "duplicate";
 /// The outcome of a delivery stored in the inbox.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) const ACCEPTED: &str = "accepted";
 /// The outcome of a request dropped before its answer.
+#[cfg_attr(not(any(feature = "tracing", feature = "metrics")), allow(dead_code))]
 pub(crate) const CANCELLED: &str = "cancelled";

@@ -47,12 +47,18 @@ pub(super) fn job(delivery_id: &str, event: &str, hook_id: u64, attempt: u32) ->
 /// Records `elapsed` in microseconds as `field` of the current span, when
 /// it is a delivery or job span (never in a span of the application's).
 pub(super) fn record_micros(field: &'static str, elapsed: Duration) {
+    record(field, micros(elapsed));
+}
+
+/// Records `value` as `field` of the current span, when it is a delivery
+/// or job span.
+pub(super) fn record(field: &'static str, value: u64) {
     let span = tracing::Span::current();
     let ours = span
         .metadata()
         .is_some_and(|meta| meta.name() == DELIVERY_SPAN || meta.name() == JOB_SPAN);
     if ours {
-        span.record(field, micros(elapsed));
+        span.record(field, value);
     }
 }
 

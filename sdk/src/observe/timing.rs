@@ -1,4 +1,4 @@
-//! The timed steps of receiving (the signature check, the typed parse) and
+//! The body's size, the timed steps of receiving (the signature check, the typed parse) and
 //! of the store's calls: each one's time goes to its histogram and, when it
 //! runs inside a delivery or job span, to that span's field.
 
@@ -31,7 +31,7 @@ pub(crate) enum StoreOp {
 }
 
 impl StoreOp {
-    #[cfg_attr(not(any(feature = "tracing", feature = "metrics")), allow(dead_code))]
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Claim => "claim",
@@ -75,6 +75,19 @@ pub(crate) fn step<T>(step: Step, f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// A body of `len` bytes is checked.
+#[inline]
+pub(crate) fn body(len: usize) {
+    #[cfg(feature = "metrics")]
+    {
+        #[allow(clippy::cast_precision_loss)]
+        metrics::histogram!("icr_webhooks_body_bytes").record(len as f64);
+    }
+    #[cfg(feature = "tracing")]
+    super::span::record("body_bytes", u64::try_from(len).unwrap_or(u64::MAX));
+    let _ = len;
+}
+
 /// Awaits `call`, the store call `op`, timed.
 #[inline]
 pub(crate) async fn store<T>(op: StoreOp, call: impl Future<Output = T>) -> T {
@@ -83,6 +96,7 @@ pub(crate) async fn store<T>(op: StoreOp, call: impl Future<Output = T>) -> T {
         let start = std::time::Instant::now();
         let out = call.await;
         let elapsed = start.elapsed();
+        let _ = op;
         #[cfg(feature = "metrics")]
         metrics::histogram!("icr_webhooks_store_seconds", "op" => op.as_str())
             .record(elapsed.as_secs_f64());
