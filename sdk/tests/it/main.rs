@@ -29,6 +29,8 @@ mod hostile_properties;
 mod inbox;
 #[cfg(feature = "axum")]
 mod limits;
+#[cfg(all(feature = "axum", feature = "tracing", feature = "metrics"))]
+mod observe;
 mod properties;
 mod redaction;
 #[cfg(all(feature = "axum", feature = "sqlite"))]
