@@ -54,7 +54,10 @@ impl Captured {
 
     /// The spans named `name`, in creation order.
     pub(crate) fn named(&self, name: &str) -> Vec<SpanRecord> {
-        self.spans().into_iter().filter(|s| s.name == name).collect()
+        self.spans()
+            .into_iter()
+            .filter(|s| s.name == name)
+            .collect()
     }
 
     /// Everything recorded as text: each span's name and fields, each
@@ -108,7 +111,12 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Recording {
 
     fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
         let mut inner = self.0.0.lock().unwrap();
-        if let Some((_, span)) = inner.spans.iter_mut().rev().find(|(i, _)| *i == id.into_u64()) {
+        if let Some((_, span)) = inner
+            .spans
+            .iter_mut()
+            .rev()
+            .find(|(i, _)| *i == id.into_u64())
+        {
             values.record(&mut Fields(&mut span.fields));
         }
     }

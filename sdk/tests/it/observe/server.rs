@@ -12,8 +12,8 @@ use icr_webhooks::axum::{Enqueued, OnceDelivery, WebhookState};
 use icr_webhooks::contract::header;
 use icr_webhooks::once::{
     Accepted, Claimed, ClaimedJob, DeliveryKey, DeliveryStore, ExactlyOnce, Inbox, Lease,
-    ListFilter, MemoryStore, Purge, Purged, Record, Stats, StoreError, StoredDelivery,
-    StoreFuture, Token,
+    ListFilter, MemoryStore, Purge, Purged, Record, Stats, StoreError, StoreFuture, StoredDelivery,
+    Token,
 };
 use icr_webhooks::receive::DeliveryId;
 use icr_webhooks::{Delivery, Receiver};
@@ -117,7 +117,12 @@ impl DeliveryStore for Down {
     fn claim<'a>(&'a self, _: &'a DeliveryKey, _: Duration) -> StoreFuture<'a, Claimed<Lease>> {
         down()
     }
-    fn renew<'a>(&'a self, _: &'a DeliveryKey, _: Token, _: Duration) -> StoreFuture<'a, SystemTime> {
+    fn renew<'a>(
+        &'a self,
+        _: &'a DeliveryKey,
+        _: Token,
+        _: Duration,
+    ) -> StoreFuture<'a, SystemTime> {
         down()
     }
     fn complete<'a>(&'a self, _: &'a DeliveryKey, _: Token) -> StoreFuture<'a, ()> {
@@ -147,7 +152,10 @@ impl DeliveryStore for Down {
     fn list(&self, _: ListFilter, _: usize) -> StoreFuture<'_, Vec<Record>> {
         down()
     }
-    fn get<'a>(&'a self, _: &'a DeliveryId) -> StoreFuture<'a, Vec<(Record, Option<StoredDelivery>)>> {
+    fn get<'a>(
+        &'a self,
+        _: &'a DeliveryId,
+    ) -> StoreFuture<'a, Vec<(Record, Option<StoredDelivery>)>> {
         down()
     }
     fn retry<'a>(&'a self, _: Option<&'a DeliveryId>) -> StoreFuture<'a, u64> {

@@ -38,7 +38,7 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 /// Sends `wire` to `path` with a `Content-Length`.
-async fn post(addr: std::net::SocketAddr, path: &str, wire: &Wire) -> u16 {
+pub(super) async fn post(addr: std::net::SocketAddr, path: &str, wire: &Wire) -> u16 {
     let mut head = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         wire.body.len()
@@ -70,10 +70,16 @@ fn each_outcome_has_its_span_fields_and_level_and_nothing_secret() {
     let ping_len = ping(1).body.len().to_string();
     let transfer_len = transfer(2).body.len().to_string();
     let timed = |names: &[&'static str]| -> Vec<(&'static str, String)> {
-        names.iter().map(|name| (*name, "<us>".to_owned())).collect()
+        names
+            .iter()
+            .map(|name| (*name, "<us>".to_owned()))
+            .collect()
     };
     let with = |mut base: Vec<(&'static str, String)>, more: &[(&'static str, &str)]| {
-        base.extend(more.iter().map(|(name, value)| (*name, (*value).to_owned())));
+        base.extend(
+            more.iter()
+                .map(|(name, value)| (*name, (*value).to_owned())),
+        );
         base
     };
     let bad_json = {
@@ -274,10 +280,7 @@ fn each_outcome_has_its_span_fields_and_level_and_nothing_secret() {
     let spans = captured.named(DELIVERY_SPAN);
     assert_eq!(spans.len(), cases.len(), "one span per delivery");
     for (index, (span, case)) in spans.iter().zip(&cases).enumerate() {
-        let n = case
-            .wire
-            .get(header::DELIVERY)
-            .unwrap_or_else(|| guid(0));
+        let n = case.wire.get(header::DELIVERY).unwrap_or_else(|| guid(0));
         // The fields every delivery has, then the case's own.
         let mut expected = map(&[("delivery_id", &n), ("event", "ping"), ("hook_id", "60021")]);
         for (name, value) in &case.fields {
@@ -287,10 +290,7 @@ fn each_outcome_has_its_span_fields_and_level_and_nothing_secret() {
         assert_eq!((span.level, span.target.as_str()), (Level::INFO, TARGET));
         assert_eq!(span.events.len(), 1, "case {index}: {:?}", span.events);
         let event = &span.events[0];
-        let mut event_fields = map(&[
-            ("message", case.message),
-            ("outcome", &expected["outcome"]),
-        ]);
+        let mut event_fields = map(&[("message", case.message), ("outcome", &expected["outcome"])]);
         if let Some(status) = expected.get("status") {
             event_fields.insert("status".into(), status.clone());
         }
