@@ -152,6 +152,14 @@
 //! handlers, each receiving its payload type; everything else is
 //! [skipped](router::Outcome::Skipped) (or goes to a fallback).
 //!
+//! # Drift: what the types do not know yet
+//!
+//! [`drift::Drift::of`] reports, for a payload, the fields, enum values,
+//! actions and events this version's types do not know, by JSON path and
+//! without the values; [`drift::DriftTally`] counts them over many
+//! deliveries. It tells when `schema/` should grow and `cargo codegen`
+//! run again.
+//!
 //! # Lower-level calls
 //!
 //! [`Receiver::receive`] does everything. For code that needs a step on
@@ -222,6 +230,7 @@ pub mod router;
 pub mod types;
 
 mod delivery;
+pub mod drift;
 mod error;
 mod form;
 #[cfg(feature = "axum")]

@@ -8,8 +8,10 @@
     clippy::indexing_slicing
 )]
 
+mod drift;
 mod large;
 mod layering;
 mod model;
+mod replay;
 mod schema;
 mod snapshots;

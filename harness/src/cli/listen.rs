@@ -1,5 +1,7 @@
 //! `listen`: a verifying receiver served until Ctrl-C or SIGTERM, one JSON
-//! line per processed delivery on stdout, the counts on stderr.
+//! line per processed delivery on stdout, the counts on stderr; every
+//! request kept in the history (`--history*`), and on request forwarded to
+//! the app (`--forward-to`) and shown in the inspector (`--ui`).
 
 use std::io::Write as _;
 
@@ -7,10 +9,15 @@ use anyhow::Context as _;
 use clap::Args;
 use icr_webhooks::Receiver;
 use icr_webhooks::once::RetryPolicy;
-use icr_webhooks_harness::listen::{Accepted, InboxConfig, ListenConfig, Listener};
-use icr_webhooks_harness::stores::{ListenStore, StoreSpec};
+use icr_webhooks_harness::history::{self, HistorySpec};
+use icr_webhooks_harness::listen::{Accepted, InboxConfig, ListenConfig, Listener, Url};
+use icr_webhooks_harness::stores::{ListenStore, StoreSpec, parse_age};
 
 use crate::cli::{Failure, receiver, runtime};
+
+mod dev_loop;
+
+use self::dev_loop::DevLoopArgs;
 
 // No doc comment: clap would show it in place of the subcommand's own `about`.
 #[derive(Debug, Args)]
@@ -58,6 +65,30 @@ pub(crate) struct ListenArgs {
     /// Seconds each processing takes, as a slow app.
     #[arg(long, default_value_t = 0.0, value_parser = parse_delay, value_name = "SECONDS")]
     process_delay: f64,
+    /// Where every request is kept: memory or sqlite:PATH [default: icr-webhooks-history.sqlite beside the --store file; memory with --store memory].
+    #[arg(long, value_name = "HISTORY")]
+    history: Option<HistorySpec>,
+    /// Requests the history keeps at most (the oldest go first).
+    #[arg(long, default_value_t = history::DEFAULT_MAX, value_name = "N")]
+    history_max: u64,
+    /// How long the history keeps a request: 7d, 12h, 30m, 45s.
+    #[arg(long, default_value = "7d", value_parser = parse_age, value_name = "AGE")]
+    history_max_age: std::time::Duration,
+    /// Serve the inspector at /_icr/ (on a loopback address, or with --ui-token).
+    #[arg(long)]
+    ui: bool,
+    /// A token every inspector request must carry (Authorization: Bearer TOKEN, or ?token=TOKEN).
+    #[arg(long, value_name = "TOKEN", requires = "ui")]
+    ui_token: Option<String>,
+    /// Forward each checked delivery to the app at this URL and answer with the app's status.
+    #[arg(long, value_name = "URL")]
+    forward_to: Option<Url>,
+    /// Re-sign forwarded deliveries with this secret (else ICR's signature goes along).
+    #[arg(long, value_name = "SECRET", requires = "forward_to")]
+    forward_secret: Option<String>,
+    /// Where the inspector's "save as fixture" writes.
+    #[arg(long, default_value = "fixtures", value_name = "DIR")]
+    fixtures_dir: std::path::PathBuf,
 }
 
 fn parse_fraction(text: &str) -> Result<f64, String> {
@@ -101,8 +132,32 @@ pub(crate) fn run(args: ListenArgs) -> Result<u8, Failure> {
         attempts,
         retry_delay,
         process_delay,
+        history,
+        history_max,
+        history_max_age,
+        ui,
+        ui_token,
+        forward_to,
+        forward_secret,
+        fixtures_dir,
     } = args;
+    if ui_token.as_deref().is_some_and(str::is_empty) {
+        return Err(anyhow::anyhow!("--ui-token must not be empty").into());
+    }
     let receiver = receiver(&secrets)?;
+    let dev = DevLoopArgs {
+        history: history.unwrap_or_else(|| HistorySpec::beside(&store)),
+        retention: history::Retention {
+            max: history_max,
+            max_age: history_max_age,
+        },
+        ui,
+        ui_token,
+        forward_to,
+        forward_secret,
+        fixtures_dir,
+        secret: secrets.last().cloned().unwrap_or_default(),
+    };
     let config = ListenConfig {
         fail_rate,
         seed: seed.unwrap_or_else(time_seed),
@@ -120,7 +175,7 @@ pub(crate) fn run(args: ListenArgs) -> Result<u8, Failure> {
         process_delay: std::time::Duration::from_secs_f64(process_delay),
     };
     let runtime = runtime()?;
-    runtime.block_on(listen_forever(&addr, receiver, &store, &config))?;
+    runtime.block_on(listen_forever(&addr, receiver, &store, &config, dev))?;
     Ok(0)
 }
 
@@ -138,6 +193,7 @@ async fn listen_forever(
     receiver: Receiver,
     spec: &StoreSpec,
     config: &ListenConfig,
+    dev: DevLoopArgs,
 ) -> anyhow::Result<()> {
     let store = ListenStore::open(spec)
         .await
@@ -146,6 +202,7 @@ async fn listen_forever(
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
+    dev.check(local)?;
     tell!("listening on http://{local}/ (POST / or /webhook); Ctrl-C stops");
     let mode = match &config.inbox {
         Some(inbox) => format!("accept, then process ({} workers)", inbox.workers),
@@ -188,11 +245,18 @@ async fn listen_forever(
         }
         let _ = out.flush();
     });
-    let listener_app = Listener::new(receiver, store.clone(), tx, config);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let started = dev.start(local, receiver.clone(), stopped)?;
+    let listener_app =
+        Listener::with_dev_loop(receiver, store.clone(), tx, config, started.dev.clone());
     let counts = listener_app.counts();
     let (router, workers) = listener_app.into_parts();
     let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // The inspector's live streams end, so that the server can.
+            let _ = stop.send(true);
+        })
         .await
         .context("serving");
     // No more deliveries come in: the workers finish what they hold.
@@ -203,8 +267,9 @@ async fn listen_forever(
         tell!("store commits {commits}");
     }
     // Every sender of the channel is gone with the server: the printer
-    // drains what is left and ends.
+    // drains what is left and ends; so does the history's writer.
     let _ = printer.await;
+    started.finish().await;
     tell!("{counts}");
     served
 }

@@ -2,8 +2,10 @@
 //! exit codes, failures, the async runtime and the receiver.
 
 pub(crate) mod demo;
+pub(crate) mod drift;
 pub(crate) mod inbox;
 pub(crate) mod listen;
+pub(crate) mod record;
 pub(crate) mod sample;
 pub(crate) mod send;
 pub(crate) mod sign;

@@ -2,15 +2,18 @@
 //! progress bar, and summarized.
 
 use std::io::{IsTerminal as _, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use icr_webhooks::contract::EventKey;
 use icr_webhooks::receive::{ContentType, Secret};
+use icr_webhooks_harness::fixture::Fixture;
 use icr_webhooks_harness::samples;
-use icr_webhooks_harness::sender::{Attempt, Fault, Outgoing, Sender, SenderConfig, Summary};
+use icr_webhooks_harness::sender::{
+    Attempt, Duplicate, Fault, Outgoing, Sender, SenderConfig, Summary,
+};
 
 use crate::cli::{EXIT_REJECTED, Failure, parse_key, runtime};
 
@@ -50,9 +53,28 @@ pub(crate) struct SendArgs {
     /// Redeliver deliveries not answered 2xx, up to N more times each.
     #[arg(long, default_value_t = 0)]
     redeliver_failed: u32,
-    /// Seed for generated payloads.
+    /// Seed for generated payloads, and for the deliveries --duplicate-rate picks.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Send the fixture FILE, or every `*.http` fixture of DIR, as recorded
+    /// (their headers, GUID and exact body), signed with --secret.
+    #[arg(long, value_name = "FILE|DIR", conflicts_with_all = ["all", "payload", "events", "count", "fault"])]
+    replay: Option<PathBuf>,
+    /// With --replay: a fresh GUID for each fixture instead of its own.
+    #[arg(long, requires = "replay")]
+    new_guid: bool,
+    /// Send this fraction (0 to 1) of deliveries a second time, with the
+    /// same GUID and body: half at once (concurrently with the first), half
+    /// after the first answer.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_fraction, value_name = "R")]
+    duplicate_rate: f64,
+}
+
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("`{text}` is not a fraction from 0 to 1")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -91,17 +113,28 @@ pub(crate) fn run(args: SendArgs) -> Result<u8, Failure> {
         fault,
         redeliver_failed,
         seed,
+        replay,
+        new_guid,
+        duplicate_rate,
     } = args;
-    let deliveries = plan(&events, all, payload.as_ref(), count, seed)?
-        .into_iter()
-        .map(|d| {
-            let d = d.with_content_type(content_type.into());
-            match fault {
-                Some(fault) => d.with_fault(fault),
-                None => d,
-            }
-        })
-        .collect();
+    let (mut deliveries, files) = match &replay {
+        Some(path) => replay_plan(path, new_guid)?,
+        None => {
+            let planned = plan(&events, all, payload.as_ref(), count, seed)?
+                .into_iter()
+                .map(|d| {
+                    let d = d.with_content_type(content_type.into());
+                    match fault {
+                        Some(fault) => d.with_fault(fault),
+                        None => d,
+                    }
+                })
+                .collect();
+            (planned, Vec::new())
+        }
+    };
+    duplicate(&mut deliveries, duplicate_rate, seed);
+    let ids: Vec<String> = deliveries.iter().map(|d| d.id.clone()).collect();
     let runtime = runtime()?;
     let summary = runtime.block_on(async {
         let mut urls = urls.into_iter();
@@ -111,14 +144,99 @@ pub(crate) fn run(args: SendArgs) -> Result<u8, Failure> {
         let sender = Sender::new(config).map_err(anyhow::Error::from)?;
         let started = std::time::Instant::now();
         let attempts = send_with_progress(&sender, deliveries, concurrency, redeliver_failed).await;
-        Ok::<_, anyhow::Error>(Summary::timed(&attempts, started.elapsed()))
+        let summary = Summary::timed(&attempts, started.elapsed());
+        Ok::<_, anyhow::Error>((summary, attempts))
     })?;
+    let (summary, attempts) = summary;
+    for (file, id) in files.iter().zip(&ids) {
+        // The last answer to the fixture's delivery, duplicates apart.
+        let last = attempts
+            .iter()
+            .filter(|a| &a.id == id && a.duplicate.is_none())
+            .max_by_key(|a| a.attempt);
+        let answer = last.map_or_else(
+            || "not sent".to_owned(),
+            |a| match (a.status, &a.failure) {
+                (Some(status), _) => status.to_string(),
+                (None, Some(why)) => format!("no answer ({why})"),
+                (None, None) => "no answer".to_owned(),
+            },
+        );
+        let key = last.map_or("-", |a| a.key.as_str());
+        say!("{}  {key}  {id}  {answer}", file.display());
+    }
     say!("{summary}");
     Ok(if summary.all_delivered() {
         0
     } else {
         EXIT_REJECTED
     })
+}
+
+/// The deliveries of `--replay FILE|DIR`, with the file of each.
+fn replay_plan(path: &Path, new_guid: bool) -> anyhow::Result<(Vec<Outgoing>, Vec<PathBuf>)> {
+    let fixtures = if path.is_dir() {
+        let all = Fixture::load_dir(path)?;
+        if all.is_empty() {
+            anyhow::bail!("no `*.http` fixture in {}", path.display());
+        }
+        all
+    } else {
+        vec![(path.to_owned(), Fixture::load(path)?)]
+    };
+    Ok(fixtures
+        .into_iter()
+        .map(|(file, fixture)| {
+            let fixture = if new_guid {
+                fixture.with_new_guid()
+            } else {
+                fixture
+            };
+            (Outgoing::from_fixture(&fixture), file)
+        })
+        .unzip())
+}
+
+/// Marks `rate` of `deliveries` (rounded, picked by `seed`) to be sent
+/// twice: in the order of the deliveries, the first at once, the next
+/// after the answer, and so on.
+fn duplicate(deliveries: &mut [Outgoing], rate: f64, seed: u64) {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let wanted = ((deliveries.len() as f64) * rate).round() as usize;
+    if wanted == 0 {
+        return;
+    }
+    // A seeded shuffle (splitmix64) of the indices; the first `wanted` go twice.
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<usize> = (0..deliveries.len()).collect();
+    for i in (1..order.len()).rev() {
+        #[allow(clippy::cast_possible_truncation)]
+        let j = (next() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    let mut chosen: Vec<usize> = order.into_iter().take(wanted).collect();
+    chosen.sort_unstable();
+    for (n, index) in chosen.into_iter().enumerate() {
+        let how = if n % 2 == 0 {
+            Duplicate::AtOnce
+        } else {
+            Duplicate::AfterAnswer
+        };
+        if let Some(delivery) = deliveries.get_mut(index) {
+            delivery.duplicate = Some(how);
+        }
+    }
 }
 
 /// The deliveries `send` makes from its arguments.
@@ -143,7 +261,7 @@ fn plan(
         samples::keys()
     } else if events.is_empty() {
         anyhow::bail!(
-            "say what to send: --all, --event EVENT[.ACTION], or --event NAME --payload FILE"
+            "say what to send: --all, --event EVENT[.ACTION], --event NAME --payload FILE, or --replay FILE|DIR"
         );
     } else {
         events
@@ -198,7 +316,7 @@ pub(crate) async fn send_with_progress(
     let progress = bar.clone();
     let attempts = sender
         .send_all(deliveries, concurrency, redeliver_rounds, move |attempt| {
-            if attempt.attempt == 1 {
+            if attempt.attempt == 1 && attempt.duplicate.is_none() {
                 progress.inc(1);
             }
         })

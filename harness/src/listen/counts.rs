@@ -14,6 +14,8 @@ pub struct Counts {
     pub(super) unavailable: AtomicU64,
     pub(super) processing_failures: AtomicU64,
     pub(super) fenced: AtomicU64,
+    pub(super) forwarded: AtomicU64,
+    pub(super) forward_failed: AtomicU64,
 }
 
 impl Counts {
@@ -59,6 +61,16 @@ impl Counts {
         self.fenced.load(Ordering::Relaxed)
     }
 
+    /// Deliveries forwarded to the app that answered (`--forward-to`).
+    pub fn forwarded(&self) -> u64 {
+        self.forwarded.load(Ordering::Relaxed)
+    }
+
+    /// Deliveries the app behind `--forward-to` did not answer (502).
+    pub fn forward_failed(&self) -> u64 {
+        self.forward_failed.load(Ordering::Relaxed)
+    }
+
     /// Inbox processing attempts failed on purpose (`--fail-rate`).
     pub fn processing_failures(&self) -> u64 {
         self.processing_failures.load(Ordering::Relaxed)
@@ -83,6 +95,14 @@ impl std::fmt::Display for Counts {
                 "  stored {}  injected processing failures {}",
                 self.stored(),
                 self.processing_failures()
+            )?;
+        }
+        if self.forwarded() > 0 || self.forward_failed() > 0 {
+            write!(
+                f,
+                "  forwarded {}  not answered by the app (502) {}",
+                self.forwarded(),
+                self.forward_failed()
             )?;
         }
         if self.fenced() > 0 {

@@ -20,6 +20,8 @@ use tokio::sync::mpsc;
 use super::Accepted;
 use super::counts::Counts;
 use super::fail::FailRate;
+use super::forward::Forward;
+use super::record::with_reason;
 use crate::stores::ListenStore;
 
 #[derive(Clone)]
@@ -33,6 +35,7 @@ pub(super) struct ListenState {
     pub(super) verbose: bool,
     pub(super) process_delay: Duration,
     pub(super) accepted: mpsc::UnboundedSender<Accepted>,
+    pub(super) forward: Option<Forward>,
 }
 
 impl ReceiverState for ListenState {
@@ -53,7 +56,7 @@ impl InboxState for ListenState {
     }
 }
 
-fn note(state: &ListenState, status: u16, code: &str, what: &dyn std::fmt::Display) {
+pub(super) fn note(state: &ListenState, status: u16, code: &str, what: &dyn std::fmt::Display) {
     if state.verbose {
         // A closed stderr drops the line rather than the request.
         let _ = writeln!(
@@ -86,7 +89,10 @@ pub(super) async fn handle(
         Ok(OnceDelivery::Done(delivery)) => {
             state.counts.duplicates.fetch_add(1, Ordering::Relaxed);
             note(&state, 200, "already_processed", delivery.id());
-            return (StatusCode::OK, "delivery already processed").into_response();
+            return with_reason(
+                (StatusCode::OK, "delivery already processed").into_response(),
+                "already_processed",
+            );
         }
         Err(rejection) => {
             let counter = match rejection {
@@ -101,14 +107,18 @@ pub(super) async fn handle(
                 rejection.code(),
                 &rejection,
             );
-            return rejection.into_response();
+            let code = rejection.code();
+            return with_reason(rejection.into_response(), code);
         }
     };
     if state.fail.fails(claim.id()) {
         state.counts.injected.fetch_add(1, Ordering::Relaxed);
         note(&state, 500, "injected_failure", claim.id());
         // The claim is given back as it drops: the redelivery is processed.
-        return (StatusCode::INTERNAL_SERVER_ERROR, "injected failure").into_response();
+        return with_reason(
+            (StatusCode::INTERNAL_SERVER_ERROR, "injected failure").into_response(),
+            "injected_failure",
+        );
     }
     if !state.process_delay.is_zero() {
         tokio::time::sleep(state.process_delay).await;
@@ -121,17 +131,23 @@ pub(super) async fn handle(
         Ok(()) => {
             claim.committed();
             report(&state, &delivery);
-            (StatusCode::OK, "ok").into_response()
+            with_reason((StatusCode::OK, "ok").into_response(), "processed")
         }
         Err(StoreError::Fenced) => {
             state.counts.fenced.fetch_add(1, Ordering::Relaxed);
             note(&state, 409, "fenced", claim.id());
-            (StatusCode::CONFLICT, "claim taken over; redeliver it").into_response()
+            with_reason(
+                (StatusCode::CONFLICT, "claim taken over; redeliver it").into_response(),
+                "fenced",
+            )
         }
         Err(error) => {
             state.counts.unavailable.fetch_add(1, Ordering::Relaxed);
             note(&state, 503, error.code(), &error);
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+            with_reason(
+                (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response(),
+                error.code(),
+            )
         }
     }
 }
@@ -155,23 +171,29 @@ pub(super) async fn handle_inbox(
                 rejection.code(),
                 &rejection,
             );
-            return rejection.into_response();
+            let code = rejection.code();
+            return with_reason(rejection.into_response(), code);
         }
     };
-    match enqueued.1 {
+    let reason = match enqueued.1 {
         once::Accepted::Stored => {
             state.counts.stored.fetch_add(1, Ordering::Relaxed);
             if state.fail.fails(&enqueued.0.id) {
                 state.counts.injected.fetch_add(1, Ordering::Relaxed);
                 note(&state, 500, "injected_failure", &enqueued.0.id);
-                return (StatusCode::INTERNAL_SERVER_ERROR, "injected failure").into_response();
+                return with_reason(
+                    (StatusCode::INTERNAL_SERVER_ERROR, "injected failure").into_response(),
+                    "injected_failure",
+                );
             }
+            "stored"
         }
         _ => {
             state.counts.duplicates.fetch_add(1, Ordering::Relaxed);
+            "already_stored"
         }
-    }
-    enqueued.into_response()
+    };
+    with_reason(enqueued.into_response(), reason)
 }
 
 /// An inbox worker's processing of one delivery: a fraction of first

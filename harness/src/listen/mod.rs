@@ -6,14 +6,25 @@
 //! once, however often it arrives); and on request a failing app: a
 //! fraction of first attempts answered 500, and with an inbox a fraction of
 //! first processing attempts failed.
+//!
+//! Around it, the development loop ([`DevLoop`]): every request recorded
+//! in the [history](crate::history) (the answer never waits for it), with
+//! `--forward-to` each checked delivery forwarded to the app under
+//! development and answered with the app's status ([`Forward`]), and with
+//! `--ui` the inspector at `/_icr/` ([`inspector`]).
 
+mod client;
 mod counts;
 mod fail;
+mod forward;
 mod handlers;
+pub mod inspector;
+mod record;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::middleware::from_fn_with_state;
 use axum::routing::post;
 use axum::{Extension, Router};
 use icr_webhooks::Receiver;
@@ -23,11 +34,28 @@ use icr_webhooks::once::{ExactlyOnce, MemoryStore};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+pub use self::client::Url;
 pub use self::counts::Counts;
+pub use self::forward::Forward;
+pub use self::inspector::InspectorConfig;
 
 use self::fail::FailRate;
 use self::handlers::{ListenState, handle, handle_inbox, process_job};
+use self::record::{Recording, record};
+use crate::history::{History, Recorder};
 use crate::stores::ListenStore;
+
+/// The development loop around the receiver: what is recorded, where
+/// deliveries are forwarded, and the inspector.
+#[derive(Clone, Default)]
+pub struct DevLoop {
+    /// The history every request is recorded in, and its queue.
+    pub history: Option<(History, Recorder)>,
+    /// Forward each checked delivery to the app, instead of processing it.
+    pub forward: Option<Forward>,
+    /// Serve the inspector (needs a history).
+    pub inspector: Option<InspectorConfig>,
+}
 
 /// One accepted delivery, as `listen` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -116,6 +144,21 @@ impl Listener {
         accepted: mpsc::UnboundedSender<Accepted>,
         config: &ListenConfig,
     ) -> Self {
+        Self::with_dev_loop(receiver, store, accepted, config, DevLoop::default())
+    }
+
+    /// [`Listener::new`] with the development loop `dev`: with a history,
+    /// every request to `/` and `/webhook` is recorded; with a forward,
+    /// deliveries are forwarded instead of processed here; with an
+    /// inspector, it is served under `/_icr/`.
+    pub fn with_dev_loop(
+        receiver: Receiver,
+        store: ListenStore,
+        accepted: mpsc::UnboundedSender<Accepted>,
+        config: &ListenConfig,
+        dev: DevLoop,
+    ) -> Self {
+        let limit = usize::try_from(receiver.max_body_size()).unwrap_or(usize::MAX);
         let counts = Arc::new(Counts::default());
         let shared = store.store();
         let inbox = config.inbox.as_ref().map(|inbox| {
@@ -142,6 +185,7 @@ impl Listener {
             verbose: config.verbose,
             process_delay: config.process_delay,
             accepted,
+            forward: dev.forward.clone(),
         };
         let workers = match (&inbox, &config.inbox) {
             (Some(inbox), Some(settings)) => {
@@ -153,16 +197,24 @@ impl Listener {
             }
             _ => None,
         };
-        let handler = if inbox.is_some() {
+        let handler = if dev.forward.is_some() {
+            post(forward::handle_forward)
+        } else if inbox.is_some() {
             post(handle_inbox)
         } else {
             post(handle)
         };
-        let router = Router::new()
+        let mut router = Router::new()
             .route("/", handler.clone())
             .route("/webhook", handler)
             .layer(Extension(BodyTimeout(config.body_timeout)))
             .with_state(state);
+        if let Some((history, recorder)) = dev.history {
+            router = router.route_layer(from_fn_with_state(Recording { recorder, limit }, record));
+            if let Some(ui) = dev.inspector {
+                router = router.merge(inspector::routes(ui, history, dev.forward));
+            }
+        }
         Self {
             router,
             counts,

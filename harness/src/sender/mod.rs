@@ -46,6 +46,26 @@ pub struct Outgoing {
     pub content_type: ContentType,
     /// The fault to inject, if any.
     pub fault: Option<Fault>,
+    /// For a recorded delivery ([`Outgoing::from_fixture`]), its headers,
+    /// sent as they are but for `X-ICR-Delivery`, which is `id`, and a new
+    /// signature; `payload` is then the body exactly as it was carried
+    /// (form-encoded already for a form delivery).
+    pub recorded: Option<Arc<[(String, String)]>>,
+    /// Whether [`Sender::send_all`] sends this delivery a second time, with
+    /// the same GUID and body, and when.
+    pub duplicate: Option<Duplicate>,
+}
+
+/// When [`Sender::send_all`] sends a delivery's duplicate: the same GUID and
+/// body a second time, as ICR may ("the same GUID may arrive twice, even at
+/// the same time").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Duplicate {
+    /// Concurrently with the first attempt.
+    AtOnce,
+    /// Once the first attempt is answered.
+    AfterAnswer,
 }
 
 impl Outgoing {
@@ -63,6 +83,38 @@ impl Outgoing {
             payload,
             content_type: ContentType::Json,
             fault: None,
+            recorded: None,
+            duplicate: None,
+        }
+    }
+
+    /// The delivery recorded in `fixture`, to send again as it was: its
+    /// headers, its GUID (a fresh one when it has none) and its exact body,
+    /// signed anew when sent.
+    pub fn from_fixture(fixture: &crate::fixture::Fixture) -> Self {
+        let key = fixture.event_key();
+        let is_form = fixture
+            .header(icr_webhooks::contract::header::CONTENT_TYPE)
+            .is_some_and(|t| {
+                t.to_ascii_lowercase()
+                    .starts_with(ContentType::Form.media_type())
+            });
+        Self {
+            id: fixture.delivery_id().map_or_else(
+                || uuid::Uuid::new_v4().hyphenated().to_string(),
+                str::to_owned,
+            ),
+            event: key.as_ref().map_or("", EventKey::event).to_owned(),
+            action: key.as_ref().and_then(EventKey::action).map(str::to_owned),
+            payload: fixture.body.clone(),
+            content_type: if is_form {
+                ContentType::Form
+            } else {
+                ContentType::Json
+            },
+            fault: None,
+            recorded: Some(fixture.headers.clone().into()),
+            duplicate: None,
         }
     }
 
@@ -101,6 +153,14 @@ impl Outgoing {
     #[must_use]
     pub fn with_content_type(mut self, content_type: ContentType) -> Self {
         self.content_type = content_type;
+        self
+    }
+
+    /// The same delivery, sent a second time by [`Sender::send_all`] as
+    /// `duplicate` says.
+    #[must_use]
+    pub fn with_duplicate(mut self, duplicate: Duplicate) -> Self {
+        self.duplicate = Some(duplicate);
         self
     }
 
@@ -144,6 +204,9 @@ pub struct Attempt {
     pub failure: Option<String>,
     /// From sending the request to the end of the answer.
     pub latency: Duration,
+    /// For the second sending of a delivery by [`Sender::send_all`] (the
+    /// same GUID and body), when it was sent.
+    pub duplicate: Option<Duplicate>,
 }
 
 impl Attempt {
@@ -243,12 +306,40 @@ impl Sender {
             status,
             failure,
             latency: started.elapsed(),
+            duplicate: None,
+        }
+    }
+
+    /// The first attempt of `delivery`, and its duplicate when it has one.
+    async fn send_first(&self, delivery: &Outgoing, attempt: u32) -> (Attempt, Option<Attempt>) {
+        let duplicate = delivery.duplicate.filter(|_| attempt == 1);
+        let mark = |mut second: Attempt, how| {
+            second.duplicate = Some(how);
+            second
+        };
+        match duplicate {
+            None => (self.send_attempt(delivery, attempt).await, None),
+            Some(Duplicate::AtOnce) => {
+                let (first, second) = tokio::join!(
+                    self.send_attempt(delivery, attempt),
+                    self.send_attempt(delivery, attempt)
+                );
+                (first, Some(mark(second, Duplicate::AtOnce)))
+            }
+            Some(Duplicate::AfterAnswer) => {
+                let first = self.send_attempt(delivery, attempt).await;
+                let second = self.send_attempt(delivery, attempt).await;
+                (first, Some(mark(second, Duplicate::AfterAnswer)))
+            }
         }
     }
 
     /// Sends every delivery with at most `concurrency` in flight, then
     /// redelivers the ones not answered 2xx, up to `redeliver_rounds` more
-    /// times each. `on_attempt` sees every attempt as it ends (for progress).
+    /// times each. A delivery with a [`Duplicate`] is sent twice at its
+    /// first attempt; the duplicate is in the attempts returned, marked
+    /// ([`Attempt::duplicate`]), and is never redelivered. `on_attempt` sees
+    /// every attempt as it ends (for progress).
     pub async fn send_all(
         &self,
         deliveries: Vec<Outgoing>,
@@ -275,21 +366,29 @@ impl Sender {
                 let on_attempt = Arc::clone(&on_attempt);
                 workers.spawn(async move {
                     let mut done = Vec::new();
+                    let mut duplicates = Vec::new();
                     loop {
                         let index = next_index.fetch_add(1, Ordering::Relaxed);
                         let Some((delivery, attempt)) = round.get(index) else {
                             break;
                         };
-                        let outcome = sender.send_attempt(delivery, *attempt).await;
+                        let (outcome, duplicate) = sender.send_first(delivery, *attempt).await;
                         on_attempt(&outcome);
                         done.push((index, outcome));
+                        if let Some(duplicate) = duplicate {
+                            on_attempt(&duplicate);
+                            duplicates.push(duplicate);
+                        }
                     }
-                    done
+                    (done, duplicates)
                 });
             }
             let mut results: Vec<Option<Attempt>> = vec![None; round.len()];
+            let mut duplicates = Vec::new();
             while let Some(joined) = workers.join_next().await {
-                for (index, outcome) in joined.unwrap_or_default() {
+                let (done, mut seconds) = joined.unwrap_or_default();
+                duplicates.append(&mut seconds);
+                for (index, outcome) in done {
                     if let Some(slot) = results.get_mut(index) {
                         *slot = Some(outcome);
                     }
@@ -309,6 +408,7 @@ impl Sender {
                     None => next.push((delivery, attempt + 1)),
                 }
             }
+            all.append(&mut duplicates);
             pending = next;
         }
         all

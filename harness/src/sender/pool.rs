@@ -160,6 +160,9 @@ impl Sender {
         for (name, value) in &wire.headers {
             request = request.header(*name, value.as_str());
         }
+        for (name, value) in &wire.extra {
+            request = request.header(name.as_str(), value.as_str());
+        }
         request
             .body(body)
             .map_err(|error| Failed::NoAnswer(format!("cannot build the request: {error}")))

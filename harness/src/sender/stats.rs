@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::Attempt;
+use super::{Attempt, Duplicate};
 
 /// Latency percentiles and counts over a set of attempts.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -30,17 +30,39 @@ pub struct Summary {
     pub max: Duration,
     /// Wall time of the whole run, when known.
     pub elapsed: Option<Duration>,
+    /// Duplicates sent concurrently with their first attempt (the same GUID
+    /// and body); counted apart, in none of the fields above.
+    pub duplicates_at_once: usize,
+    /// Duplicates sent after their first attempt's answer.
+    pub duplicates_after_answer: usize,
+    /// Count of each status the duplicates were answered with.
+    pub duplicate_statuses: std::collections::BTreeMap<u16, usize>,
+    /// Duplicates that got no answer.
+    pub duplicate_failures: usize,
 }
 
 impl Summary {
-    /// Summarizes `attempts`.
+    /// Summarizes `attempts`; duplicates ([`Attempt::duplicate`]) are
+    /// counted apart.
     pub fn of(attempts: &[Attempt]) -> Self {
+        let (duplicates, attempts): (Vec<&Attempt>, Vec<&Attempt>) =
+            attempts.iter().partition(|a| a.duplicate.is_some());
         let mut summary = Self {
             attempts: attempts.len(),
             ..Self::default()
         };
+        for duplicate in &duplicates {
+            match duplicate.duplicate {
+                Some(Duplicate::AtOnce) => summary.duplicates_at_once += 1,
+                _ => summary.duplicates_after_answer += 1,
+            }
+            match duplicate.status {
+                Some(status) => *summary.duplicate_statuses.entry(status).or_default() += 1,
+                None => summary.duplicate_failures += 1,
+            }
+        }
         let mut last: std::collections::HashMap<&str, &Attempt> = std::collections::HashMap::new();
-        for attempt in attempts {
+        for &attempt in &attempts {
             if let Some(status) = attempt.status {
                 *summary.statuses.entry(status).or_default() += 1;
             }
@@ -90,6 +112,11 @@ impl Summary {
         (seconds > 0.0).then(|| self.attempts as f64 / seconds)
     }
 
+    /// Duplicates sent, at once and after the answer.
+    pub fn duplicates(&self) -> usize {
+        self.duplicates_at_once + self.duplicates_after_answer
+    }
+
     /// Whether every delivery was finally answered 2xx.
     pub fn all_delivered(&self) -> bool {
         self.delivered == self.deliveries
@@ -118,6 +145,22 @@ impl std::fmt::Display for Summary {
             self.failures,
             self.redeliveries
         )?;
+        if self.duplicates() > 0 {
+            let statuses: Vec<String> = self
+                .duplicate_statuses
+                .iter()
+                .map(|(status, count)| format!("{status}: {count}"))
+                .collect();
+            writeln!(
+                f,
+                "duplicates {} (at once {}, after the answer {})  statuses {{{}}}  no answer {}",
+                self.duplicates(),
+                self.duplicates_at_once,
+                self.duplicates_after_answer,
+                statuses.join(", "),
+                self.duplicate_failures
+            )?;
+        }
         write!(
             f,
             "latency p50 {:.1} ms  p90 {:.1} ms  p99 {:.1} ms  max {:.1} ms",

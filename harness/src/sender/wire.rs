@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use icr_webhooks::contract::header;
 use icr_webhooks::receive::{ContentType, Secret};
 
 use super::{Fault, ICR_TIMEOUT, MAX_BODY, Outgoing, USER_AGENT};
@@ -13,6 +14,9 @@ use super::{Fault, ICR_TIMEOUT, MAX_BODY, Outgoing, USER_AGENT};
 pub struct WireRequest {
     /// Header names and values, in sending order.
     pub headers: Vec<(&'static str, String)>,
+    /// Headers of a recorded delivery that are none of the contract's (an
+    /// `X-ICR-` header added later, ...), sent after `headers`.
+    pub extra: Vec<(String, String)>,
     /// The body bytes.
     pub body: Bytes,
     /// Whether to send the body slowly.
@@ -66,6 +70,9 @@ impl SenderConfig {
     /// Builds the request for `delivery`: headers, signature and body, with
     /// its fault applied.
     pub fn build(&self, delivery: &Outgoing) -> WireRequest {
+        if let Some(recorded) = &delivery.recorded {
+            return self.replay(delivery, recorded);
+        }
         let fault = delivery.fault;
         let mut event = delivery.event.clone();
         // The payload is shared, not copied, unless a fault rewrites it.
@@ -138,11 +145,55 @@ impl SenderConfig {
         }
         WireRequest {
             headers,
+            extra: Vec::new(),
             body,
             slow: fault == Some(Fault::SlowBody),
         }
     }
+
+    /// The request of a recorded delivery: its headers in their order (the
+    /// GUID `delivery.id`, no old signature), its exact body, and a
+    /// signature over it with this sender's secret. Faults do not apply.
+    fn replay(&self, delivery: &Outgoing, recorded: &[(String, String)]) -> WireRequest {
+        let mut headers = Vec::with_capacity(recorded.len() + 1);
+        let mut extra = Vec::new();
+        for (name, value) in recorded {
+            match KNOWN.iter().find(|known| known.eq_ignore_ascii_case(name)) {
+                Some(&header::SIGNATURE_256) => {}
+                Some(&header::DELIVERY) => headers.push((header::DELIVERY, delivery.id.clone())),
+                Some(known) => headers.push((*known, value.clone())),
+                None => extra.push((name.clone(), value.clone())),
+            }
+        }
+        if !headers.iter().any(|(name, _)| *name == header::DELIVERY) {
+            headers.push((header::DELIVERY, delivery.id.clone()));
+        }
+        if let Some(secret) = &self.secret {
+            headers.push((
+                header::SIGNATURE_256,
+                secret.sign(&delivery.payload).to_string(),
+            ));
+        }
+        WireRequest {
+            headers,
+            extra,
+            body: delivery.payload.clone(),
+            slow: false,
+        }
+    }
 }
+
+/// The headers of the contract, by the names the sender writes.
+const KNOWN: [&str; 8] = [
+    header::EVENT,
+    header::DELIVERY,
+    header::HOOK_ID,
+    header::INSTALLATION_TARGET_TYPE,
+    header::INSTALLATION_TARGET_ID,
+    header::SIGNATURE_256,
+    header::CONTENT_TYPE,
+    "User-Agent",
+];
 
 /// Another known event than `event` whose type the payload cannot fit:
 /// `ping` requires `zen`, `hook_id` and `hook`; `credit_transfer` an `action`.

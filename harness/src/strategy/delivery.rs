@@ -31,6 +31,8 @@ pub(crate) fn deliveries(payloads: Gen<(String, Option<String>, Value)>) -> Gen<
                 payload: Bytes::from(payload.to_string()),
                 content_type,
                 fault: None,
+                recorded: None,
+                duplicate: None,
             }
         })
         .sboxed()

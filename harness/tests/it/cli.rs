@@ -257,7 +257,8 @@ fn demo_passes() {
 fn help_matches_the_snapshots() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/help");
     for command in [
-        "", "events", "sample", "sign", "verify", "send", "listen", "inbox", "demo",
+        "", "events", "sample", "sign", "verify", "send", "listen", "record", "inbox", "drift",
+        "demo",
     ] {
         let mut args: Vec<&str> = command.split_whitespace().collect();
         args.push("--help");

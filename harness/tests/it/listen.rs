@@ -53,6 +53,10 @@ impl Listen {
                 .arg("--store")
                 .arg(format!("sqlite:{}", store.display()));
         }
+        // Not a history file shared by every test in the temporary folder.
+        if !args.contains(&"--history") {
+            command.args(["--history", "memory"]);
+        }
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -7,7 +7,13 @@
 )]
 
 mod cli;
+mod devloop;
 mod e2e;
+mod fixtures;
+mod fixtures_cli;
+mod forward;
+mod history;
+mod inspector;
 mod listen;
 mod replicas;
 mod sender;

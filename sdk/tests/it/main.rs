@@ -21,6 +21,7 @@ mod axum_loopback;
 mod backends;
 mod bad_deliveries;
 mod contract;
+mod drift;
 #[cfg(feature = "axum")]
 mod exactly_once;
 mod hostile;
