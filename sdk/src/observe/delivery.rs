@@ -5,11 +5,11 @@
 
 use std::future::Future;
 
-use crate::headers::HeaderSource;
 #[cfg(any(feature = "tracing", feature = "metrics"))]
 use crate::contract::header;
 #[cfg(feature = "tracing")]
 use crate::headers::DeliveryId;
+use crate::headers::HeaderSource;
 
 #[cfg(any(feature = "tracing", feature = "metrics"))]
 use super::labels;
