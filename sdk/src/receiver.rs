@@ -198,7 +198,6 @@ impl Receiver {
         headers: &H,
         body: &[u8],
     ) -> Result<(Collected, Slot<Option<Signature>>), ReceiveError> {
-        observe::body(body.len());
         self.check_content_length(len_u64(body))?;
         let mut collected = Collected::from_source(headers);
         let signature = std::mem::take(&mut collected.signature);

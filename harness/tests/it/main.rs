@@ -15,6 +15,7 @@ mod forward;
 mod history;
 mod inspector;
 mod listen;
+mod observe;
 mod replicas;
 mod sender;
 mod strategy;

@@ -19,6 +19,7 @@ use http::StatusCode;
 
 use crate::BoxError;
 use crate::delivery::{Delivery, DeliveryInfo};
+use crate::observe;
 use crate::once::{Accepted, Claim, Claimed, DeliveryKey, ExactlyOnce, Inbox};
 use crate::receiver::Receiver;
 use observed::observed;
@@ -54,6 +55,7 @@ where
 {
     let headers = incoming.headers;
     let body = body::read_body(incoming, receiver).await?;
+    observe::body_read(body.len());
     Ok(receiver.receive_async(headers, body).await?)
 }
 
@@ -73,6 +75,7 @@ where
     let headers = incoming.headers;
     observed(headers, async move {
         let body = body::read_body(incoming, receiver).await?;
+        observe::body_read(body.len());
         Ok(receiver.receive_unparsed_async(headers, body).await?)
     })
     .await
@@ -133,6 +136,7 @@ where
     let headers = incoming.headers;
     observed(headers, async move {
         let body = body::read_body(incoming, inbox.receiver()).await?;
+        observe::body_read(body.len());
         let (info, accepted) = inbox.accept(headers, body).await?;
         Ok(Enqueued(info, accepted))
     })

@@ -66,9 +66,9 @@
 //! | metric | kind | labels | what |
 //! | --- | --- | --- | --- |
 //! | `icr_webhooks_deliveries_total` | counter | `event` (a catalogue name or `unknown`), `outcome` (the codes above) | deliveries, by how each ended |
-//! | `icr_webhooks_body_bytes` | histogram | | the size of each body read whole (every [`Receiver`](crate::Receiver) call) |
-//! | `icr_webhooks_verify_seconds` | histogram | | each signature check (every [`Receiver`](crate::Receiver) call that checks one) |
-//! | `icr_webhooks_parse_seconds` | histogram | | each typed parse of a payload |
+//! | `icr_webhooks_body_bytes` | histogram | | the size of each request's body read whole |
+//! | `icr_webhooks_verify_seconds` | histogram | | each signature check, by any [`Receiver`](crate::Receiver) call (one outside a request too) |
+//! | `icr_webhooks_parse_seconds` | histogram | | each typed parse of a payload (an inbox worker's too) |
 //! | `icr_webhooks_store_seconds` | histogram | `op`: `claim`, `complete`, `abort`, `accept`, `claim_jobs`, `fail` | each call to the delivery store |
 //! | `icr_webhooks_inbox_attempts_total` | counter | | inbox job attempts started |
 //! | `icr_webhooks_inbox_retries_total` | counter | | failed attempts to be retried |
@@ -92,7 +92,9 @@ mod timing;
 #[cfg_attr(not(feature = "axum"), allow(unused_imports))]
 pub(crate) use delivery::Observed;
 pub(crate) use job::{GAUGES, JobObserved, JobOutcome, inbox_gauges};
-pub(crate) use timing::{Step, StoreOp, body, carry, step, store};
+#[cfg_attr(not(feature = "axum"), allow(unused_imports))]
+pub(crate) use timing::body_read;
+pub(crate) use timing::{Step, StoreOp, carry, step, store};
 
 /// The name of the span of one delivery.
 pub const DELIVERY_SPAN: &str = "icr_webhooks.delivery";

@@ -75,9 +75,10 @@ pub(crate) fn step<T>(step: Step, f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// A body of `len` bytes is checked.
+/// A request's body of `len` bytes is read whole.
 #[inline]
-pub(crate) fn body(len: usize) {
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) fn body_read(len: usize) {
     #[cfg(feature = "metrics")]
     {
         #[allow(clippy::cast_precision_loss)]
