@@ -209,6 +209,8 @@
 //! | `sqlite` | no | `once::sqlite::SqliteStore`, the durable store in one SQLite file (bundled SQLite) |
 //! | `postgres` | no | `once::postgres::PostgresStore`, the durable store on PostgreSQL (tokio-postgres, deadpool) |
 //! | `axum` | no | the `axum` module: [`Delivery`], `DeliveryInfo`, `OnceDelivery` (exactly-once) and `Enqueued` (inbox) as axum 0.8 extractors that read the body under the size limit and within `BodyTimeout`, their rejections with the contract's statuses, and `WebhookState` |
+//! | `tracing` | no | a `tracing` span per delivery (`icr_webhooks.delivery`: GUID, event, action, hook ID, body size, outcome code, status, time in verification, parse and store) and per inbox job attempt; refusals as events at levels to filter; never a secret, a signature or a body: see [`observe`] |
+//! | `metrics` | no | counters of deliveries by event and outcome, histograms of body size and of verification, parse and store time, the inbox's attempts, retries, dead and pending, on the `metrics` facade, with labels from a bounded set: see [`observe`] |
 #![cfg_attr(
     feature = "axum",
     doc = "\nWith `axum`, see [`axum`](crate::axum) for the extractors and the state \
