@@ -1,7 +1,7 @@
 //! One delivery observed from its first byte to its answer
 //! ([`Observed`]): its span and fields, the closing event at its level,
-//! and its count. Without the features it is empty and every
-//! call compiles to nothing.
+//! and its count. Without the features it is empty and every call
+//! compiles to nothing.
 
 use std::future::Future;
 
@@ -21,6 +21,8 @@ use super::labels;
 pub(crate) struct Observed {
     #[cfg(feature = "tracing")]
     span: tracing::Span,
+    #[cfg(feature = "tracing")]
+    marks: std::sync::Arc<super::span::Marks>,
     #[cfg(feature = "metrics")]
     event: &'static str,
     #[cfg(any(feature = "tracing", feature = "metrics"))]
@@ -36,8 +38,6 @@ impl Observed {
     pub(crate) fn start<H: HeaderSource + ?Sized>(headers: &H) -> Self {
         #[cfg(any(feature = "tracing", feature = "metrics"))]
         {
-            #[cfg(feature = "tracing")]
-            let span = super::span::delivery();
             let mut event = None;
             #[cfg(feature = "tracing")]
             let (mut id, mut hook) = (None::<DeliveryId>, None::<u64>);
@@ -54,19 +54,11 @@ impl Observed {
                 }
             });
             let event = event.unwrap_or(labels::UNKNOWN);
-            #[cfg(feature = "tracing")]
-            if !span.is_disabled() {
-                span.record("event", event);
-                if let Some(id) = &id {
-                    span.record("delivery_id", id.as_str());
-                }
-                if let Some(hook) = hook {
-                    span.record("hook_id", hook);
-                }
-            }
             Self {
                 #[cfg(feature = "tracing")]
-                span,
+                span: super::span::delivery(id.as_ref().map(DeliveryId::as_str), event, hook),
+                #[cfg(feature = "tracing")]
+                marks: std::sync::Arc::default(),
                 #[cfg(feature = "metrics")]
                 event,
                 open: true,
@@ -83,7 +75,7 @@ impl Observed {
     #[cfg(feature = "tracing")]
     #[inline]
     pub(crate) fn instrument<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
-        tracing::Instrument::instrument(future, self.span.clone())
+        super::span::instrument(&self.span, &self.marks, future)
     }
 
     /// `future`, as it is (no span without the `tracing` feature).
@@ -99,7 +91,7 @@ impl Observed {
     pub(crate) fn action(&self, event: &str, action: Option<&str>) {
         #[cfg(feature = "tracing")]
         if let Some(action) = labels::action(event, action) {
-            self.span.record("action", action);
+            let _ = self.marks.action.set(action);
         }
         let _ = (event, action);
     }
@@ -120,7 +112,7 @@ impl Observed {
         {
             self.open = false;
             #[cfg(feature = "tracing")]
-            super::span::answered(&self.span, outcome, status);
+            super::span::answered(&self.span, &self.marks, outcome, status);
             #[cfg(feature = "metrics")]
             metrics::counter!(
                 "icr_webhooks_deliveries_total",

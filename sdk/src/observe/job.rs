@@ -36,6 +36,8 @@ pub(crate) struct JobObserved {
     #[cfg(feature = "tracing")]
     span: tracing::Span,
     #[cfg(feature = "tracing")]
+    marks: std::sync::Arc<super::span::Marks>,
+    #[cfg(feature = "tracing")]
     started: std::time::Instant,
 }
 
@@ -52,6 +54,7 @@ impl JobObserved {
             let event = super::labels::event(event_name);
             Self {
                 span: super::span::job(delivery_id, event, hook_id, attempt),
+                marks: std::sync::Arc::default(),
                 started: std::time::Instant::now(),
             }
         }
@@ -66,7 +69,7 @@ impl JobObserved {
     #[cfg(feature = "tracing")]
     #[inline]
     pub(crate) fn instrument<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
-        tracing::Instrument::instrument(future, self.span.clone())
+        super::span::instrument(&self.span, &self.marks, future)
     }
 
     /// `future`, as it is (no span without the `tracing` feature).
@@ -81,17 +84,18 @@ impl JobObserved {
     pub(crate) fn action(&self, event: &str, action: Option<&str>) {
         #[cfg(feature = "tracing")]
         if let Some(action) = super::labels::action(event, action) {
-            self.span.record("action", action);
+            let _ = self.marks.action.set(action);
         }
         let _ = (event, action);
     }
 
-    /// The handler returned: how long it ran.
+    /// The handler returned: how long it ran (since the start).
     #[inline]
     pub(crate) fn handled(&self) {
         #[cfg(feature = "tracing")]
-        self.span
-            .record("handler_us", super::span::micros(self.started.elapsed()));
+        self.marks
+            .handler_us
+            .set(super::span::micros(self.started.elapsed()));
     }
 
     /// The attempt is settled as `outcome`.
@@ -100,7 +104,7 @@ impl JobObserved {
         #[cfg(feature = "metrics")]
         match outcome {
             JobOutcome::Retry(_) => {
-                metrics::counter!("icr_webhooks_inbox_retries_total").increment(1)
+                metrics::counter!("icr_webhooks_inbox_retries_total").increment(1);
             }
             JobOutcome::Dead | JobOutcome::Unparsable => {
                 metrics::counter!("icr_webhooks_inbox_dead_total").increment(1);
@@ -113,7 +117,7 @@ impl JobObserved {
                 JobOutcome::Retry(delay) => Some(delay),
                 _ => None,
             };
-            super::span::settled(&self.span, outcome.as_str(), retry_in);
+            super::span::settled(&self.span, &self.marks, outcome.as_str(), retry_in);
         }
         let _ = outcome;
     }

@@ -59,12 +59,12 @@ pub(crate) fn step<T>(step: Step, f: impl FnOnce() -> T) -> T {
         }
         .record(elapsed.as_secs_f64());
         #[cfg(feature = "tracing")]
-        super::span::record_micros(
+        super::span::mark(
             match step {
-                Step::Verify => "verify_us",
-                Step::Parse => "parse_us",
+                Step::Verify => |marks| &marks.verify_us,
+                Step::Parse => |marks| &marks.parse_us,
             },
-            elapsed,
+            super::span::micros(elapsed),
         );
         out
     }
@@ -85,7 +85,10 @@ pub(crate) fn body_read(len: usize) {
         metrics::histogram!("icr_webhooks_body_bytes").record(len as f64);
     }
     #[cfg(feature = "tracing")]
-    super::span::record("body_bytes", u64::try_from(len).unwrap_or(u64::MAX));
+    super::span::mark(
+        |marks| &marks.body_bytes,
+        u64::try_from(len).unwrap_or(u64::MAX),
+    );
     let _ = len;
 }
 
@@ -102,7 +105,7 @@ pub(crate) async fn store<T>(op: StoreOp, call: impl Future<Output = T>) -> T {
         metrics::histogram!("icr_webhooks_store_seconds", "op" => op.as_str())
             .record(elapsed.as_secs_f64());
         #[cfg(feature = "tracing")]
-        super::span::record_micros("store_us", elapsed);
+        super::span::mark(|marks| &marks.store_us, super::span::micros(elapsed));
         out
     }
     #[cfg(not(any(feature = "tracing", feature = "metrics")))]
@@ -113,13 +116,13 @@ pub(crate) async fn store<T>(op: StoreOp, call: impl Future<Output = T>) -> T {
 }
 
 /// `f`, to run on another thread (tokio's blocking pool) inside the span
-/// current here, so that the steps it times are recorded in it.
+/// and with the marks current here, so that the steps it times are
+/// recorded in them.
 #[inline]
 pub(crate) fn carry<T>(f: impl FnOnce() -> T) -> impl FnOnce() -> T {
     #[cfg(feature = "tracing")]
     {
-        let span = tracing::Span::current();
-        move || span.in_scope(f)
+        super::span::carry(f)
     }
     #[cfg(not(feature = "tracing"))]
     f
