@@ -8,8 +8,9 @@
 # run starts a fresh server (`--store memory`), warms it up, times COUNT
 # deliveries and stops it. The report gives deliveries/s of each, per round
 # and their median (min..max), and the ratio on / off per round with its
-# median and min..max. After each run with metrics on, a scrape checks
-# that every delivery was counted.
+# median and min..max; and the server's CPU per delivery over the timed
+# load (from /proc), the steadier figure on a busy machine. After each run
+# with metrics on, a scrape checks that every delivery was counted.
 #
 #   bench/compare-observability.sh
 #   ROUNDS=7 COUNT=40000 bench/compare-observability.sh
@@ -40,6 +41,17 @@ results=$WORK/results.txt
 : >"$results"
 out=$WORK/load.out
 
+TCK=$(getconf CLK_TCK)
+
+# CPU clock ticks (all threads) of process $1.
+cpu_ticks() {
+    local stat fields
+    read -r stat <"/proc/$1/stat"
+    stat=${stat##*) }
+    read -r -a fields <<<"$stat"
+    echo $((fields[11] + fields[12]))
+}
+
 # Sends $1 deliveries to the server started last; THROUGHPUT is what the
 # sender measured. Every one must be answered 2xx.
 load() {
@@ -67,7 +79,10 @@ run() {
             --secret "$SECRET" --log-format json --metrics-addr 127.0.0.1:0 ;;
     esac
     load "$WARMUP"
+    local ticks0
+    ticks0=$(cpu_ticks "$SERVER_PID")
     load "$COUNT"
+    CPU_US=$(python3 -c "print(round(($(cpu_ticks "$SERVER_PID") - $ticks0) / $TCK * 1e6 / $COUNT, 1))")
     if [[ $mode == on ]]; then
         local counted
         counted=$(scraped on)
@@ -75,8 +90,12 @@ run() {
             die "the metrics counted $counted deliveries, not $((WARMUP + COUNT))"
     fi
     stop_server
-    printf '%s %s %s\n' "$round" "$mode" "$THROUGHPUT" >>"$results"
-    log "  round $round/$ROUNDS $mode: $THROUGHPUT deliveries/s"
+    # listen's history analyzes each request unless its writer falls behind
+    # (then it counts those it skipped): work that varies from run to run.
+    local skipped
+    skipped=$(sed -n 's/^history: \([0-9]*\) requests not recorded.*/\1/p' "$WORK/$mode.log" | tail -n 1)
+    printf '%s %s %s %s\n' "$round" "$mode" "$THROUGHPUT" "$CPU_US" >>"$results"
+    log "  round $round/$ROUNDS $mode: $THROUGHPUT deliveries/s, server CPU $CPU_US µs/delivery, history skipped ${skipped:-0}"
 }
 
 log "$ROUNDS rounds; $COUNT deliveries per run after $WARMUP of warm-up, $CONCURRENCY in flight; $(basename "$PAYLOAD"); $(nproc) cores"
@@ -86,10 +105,11 @@ done
 
 python3 - "$results" <<'PY'
 import statistics, sys
-runs = {}
+runs, cpu = {}, {}
 for line in open(sys.argv[1]):
-    round_, mode, rate = line.split()
+    round_, mode, rate, us = line.split()
     runs.setdefault(int(round_), {})[mode] = float(rate)
+    cpu.setdefault(int(round_), {})[mode] = float(us)
 def spread(values):
     return f"{statistics.median(values):,.0f} ({min(values):,.0f}..{max(values):,.0f})"
 off = [r["off"] for r in runs.values()]
@@ -101,6 +121,12 @@ for n, r in sorted(runs.items()):
     print(f"| {n} | {r['off']:,.0f} | {r['on']:,.0f} | {r['on'] / r['off']:.3f} |")
 print(f"| median (min..max) | {spread(off)} | {spread(on)} | "
       f"{statistics.median(ratios):.3f} ({min(ratios):.3f}..{max(ratios):.3f}) |")
+cpu_off = [r["off"] for r in cpu.values()]
+cpu_on = [r["on"] for r in cpu.values()]
+cpu_ratios = [r["off"] / r["on"] for r in cpu.values()]
+print(f"| server CPU µs/delivery, median (min..max) | {statistics.median(cpu_off):.1f} ({min(cpu_off):.1f}..{max(cpu_off):.1f}) | "
+      f"{statistics.median(cpu_on):.1f} ({min(cpu_on):.1f}..{max(cpu_on):.1f}) | off / on "
+      f"{statistics.median(cpu_ratios):.3f} ({min(cpu_ratios):.3f}..{max(cpu_ratios):.3f}) |")
 print()
 verdict = "met" if statistics.median(ratios) >= 0.95 else "not met"
 print(f"on / off, median of the rounds: {statistics.median(ratios):.3f}; target >= 0.95: {verdict}")
