@@ -209,6 +209,8 @@
 //! | `sqlite` | no | `once::sqlite::SqliteStore`, the durable store in one SQLite file (bundled SQLite) |
 //! | `postgres` | no | `once::postgres::PostgresStore`, the durable store on PostgreSQL (tokio-postgres, deadpool) |
 //! | `axum` | no | the `axum` module: [`Delivery`], `DeliveryInfo`, `OnceDelivery` (exactly-once) and `Enqueued` (inbox) as axum 0.8 extractors that read the body under the size limit and within `BodyTimeout`, their rejections with the contract's statuses, and `WebhookState` |
+//! | `actix` | no | the `actix` module: the same extractors for actix-web 4 (`FromRequest` for [`Delivery`], `DeliveryInfo`, `OnceDelivery`, `Enqueued`) over `web::Data` app data, rejections as `ResponseError` with the same statuses and messages |
+//! | `tower` | no | the `tower` module: `WebhookLayer`, the whole receive (plain, exactly-once or inbox) in front of any tower service of `http` requests (hyper, `lambda_http`, tower stacks), answering refusals itself and handing the `Delivery` over in the request's extensions |
 //! | `tracing` | no | a `tracing` span per delivery (`icr_webhooks.delivery`: GUID, event, action, hook ID, body size, outcome code, status, time in verification, parse and store) and per inbox job attempt; refusals as events at levels to filter; never a secret, a signature or a body: see [`observe`] |
 //! | `metrics` | no | counters of deliveries by event and outcome, histograms of body size and of verification, parse and store time, the inbox's attempts, retries, dead and pending, on the `metrics` facade, with labels from a bounded set: see [`observe`] |
 #![cfg_attr(
@@ -216,11 +218,22 @@
     doc = "\nWith `axum`, see [`axum`](crate::axum) for the extractors and the state \
            they need, and the `axum_receiver` example."
 )]
+#![cfg_attr(
+    feature = "actix",
+    doc = "\nWith `actix`, see [`actix`](crate::actix) and the `actix_receiver` example."
+)]
+#![cfg_attr(
+    feature = "tower",
+    doc = "\nWith `tower`, see [`tower`](crate::tower) and the `hyper_receiver` example."
+)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as icr_webhooks;
 
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
@@ -229,13 +242,16 @@ pub mod observe;
 pub mod once;
 pub mod receive;
 pub mod router;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 pub mod types;
 
 mod delivery;
 pub mod drift;
 mod error;
 mod form;
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "tower", feature = "actix"))]
 mod glue;
 mod headers;
 mod parse;

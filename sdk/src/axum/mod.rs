@@ -12,7 +12,19 @@
 //!
 //! A state that lacks what an extractor needs is named in the compile
 //! error. Your own state implements the trait in one line (see
-//! [`ReceiverState`]).
+//! [`ReceiverState`]). The same extractors exist for actix-web (feature
+//! `actix`), and the same receive as a tower layer (feature `tower`), over
+//! one core: the answers are the same, status and text.
+//!
+//! # Graceful shutdown
+//!
+//! `axum::serve(..).with_graceful_shutdown(signal)` stops accepting
+//! connections and waits for the requests in flight: each delivery being
+//! read or processed is answered, and a claim a handler holds is completed
+//! or, dropped, given back. Then [`Workers::shutdown`](crate::once::Workers::shutdown)
+//! lets the inbox's workers finish the jobs they hold and claim no more
+//! (the `axum_receiver` example does both). Bound the wait (a
+//! `tokio::time::timeout` around the server): ICR waits 10 s per delivery.
 
 mod state;
 #[cfg(test)]

@@ -174,13 +174,14 @@ const DRAIN_TIME: Duration = Duration::from_secs(10);
 /// still writing a large body would otherwise have its connection reset
 /// when the server closes with unread data, and see the reset instead of
 /// the 413. Nothing read is kept, so memory stays flat.
-async fn drain<B: Body + Unpin>(mut body: B) {
+pub(crate) async fn drain<B: Body + Unpin>(mut body: B) {
     let drain = async { while let Some(Ok(_)) = body.frame().await {} };
     // Past the deadline the body is dropped and the connection closes.
     let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
 }
 
 /// [`drain`] on a task of the current tokio runtime (none: dropped).
+#[cfg(any(feature = "axum", feature = "tower"))]
 pub(crate) fn spawn_drain<B>(body: B)
 where
     B: Body + Unpin + Send + 'static,

@@ -25,8 +25,12 @@ use crate::receiver::Receiver;
 use observed::observed;
 use rejection::Answer;
 
+pub(crate) use body::Incoming;
+#[cfg(feature = "actix")]
+pub(crate) use body::drain;
+#[cfg(any(feature = "axum", feature = "tower"))]
+pub(crate) use body::spawn_drain;
 pub use body::{BodyTimeout, DEFAULT_BODY_TIMEOUT};
-pub(crate) use body::{Incoming, spawn_drain};
 pub use rejection::{DeliveryRejection, InboxRejection, OnceRejection};
 
 /// A verified, typed delivery from a request: [`Receiver::receive`] over
@@ -64,6 +68,7 @@ where
 ///
 /// # Errors
 /// The [`DeliveryRejection`] of the read or of the contract's checks.
+#[cfg(any(feature = "axum", feature = "actix"))]
 pub(crate) async fn receive_unparsed_request<B>(
     receiver: &Receiver,
     incoming: Incoming<'_, B>,
@@ -153,6 +158,11 @@ where
 /// (`icr_webhooks::axum::OnceDelivery`, `icr_webhooks::actix`).
 #[derive(Debug)]
 #[must_use = "a `New` delivery's claim must be completed, or it is processed again"]
+// With `tower` alone it is the layer's own, not exported.
+#[cfg_attr(
+    not(any(feature = "axum", feature = "actix")),
+    allow(dead_code, unreachable_pub)
+)]
 pub enum OnceDelivery {
     /// Not processed yet: process it, then complete the claim.
     New(Delivery, Claim),
@@ -161,6 +171,10 @@ pub enum OnceDelivery {
     Done(Delivery),
 }
 
+#[cfg_attr(
+    not(any(feature = "axum", feature = "actix")),
+    allow(dead_code, unreachable_pub)
+)]
 impl OnceDelivery {
     /// The delivery, new or done.
     pub fn delivery(&self) -> &Delivery {
@@ -169,6 +183,10 @@ impl OnceDelivery {
         }
     }
 }
+
+/// The text a duplicate processed already is answered with, `200 OK`.
+#[cfg(feature = "tower")]
+pub(crate) const ALREADY_PROCESSED: &str = "delivery already processed";
 
 /// A delivery accepted into an [`Inbox`]: its info and whether it was
 /// stored now or known already. As an answer: `202 Accepted` when stored
@@ -210,11 +228,13 @@ impl Enqueued {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
+#[cfg(any(feature = "axum", feature = "actix"))]
 pub struct WebhookState {
     pub(crate) receiver: Receiver,
     pub(crate) once: ExactlyOnce,
 }
 
+#[cfg(any(feature = "axum", feature = "actix"))]
 impl WebhookState {
     /// The state of `receiver` and `once`.
     pub fn new(receiver: Receiver, once: ExactlyOnce) -> Self {

@@ -36,6 +36,14 @@ pub enum DeliveryRejection {
         /// The time limit that passed.
         after: Duration,
     },
+    /// The app does not hold what the extractor needs (actix-web, whose
+    /// extractors find their state in the app data at run time): a
+    /// mistake in the app's setup, answered 500.
+    #[error("the app has no {needs} for the webhook extractor")]
+    MissingState {
+        /// The app data that would do.
+        needs: &'static str,
+    },
 }
 
 impl DeliveryRejection {
@@ -45,17 +53,19 @@ impl DeliveryRejection {
             Self::Refused(error) => error.status(),
             Self::BodyRead { .. } => StatusCode::BAD_REQUEST,
             Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Self::MissingState { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// A short stable name for the rejection, in `snake_case`, for logs and
     /// metrics: the [`ReceiveError::code`] of a refused delivery,
-    /// `body_read` or `body_timeout`.
+    /// `body_read`, `body_timeout` or `missing_state`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Refused(error) => error.code(),
             Self::BodyRead { .. } => "body_read",
             Self::BodyTimeout { .. } => "body_timeout",
+            Self::MissingState { .. } => "missing_state",
         }
     }
 }
@@ -190,4 +200,27 @@ impl Answer {
             close: false,
         }
     }
+
+    /// The answer as an `http` response of bytes, for tower and hyper.
+    #[cfg(feature = "tower")]
+    pub(crate) fn into_http(self) -> http::Response<bytes::Bytes> {
+        let mut response = http::Response::new(bytes::Bytes::from(self.text));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(TEXT_PLAIN),
+        );
+        if self.close {
+            headers.insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+        }
+        response
+    }
 }
+
+/// The content type of every answer, as axum writes it for a `String`.
+#[cfg(any(feature = "tower", feature = "actix"))]
+pub(crate) const TEXT_PLAIN: &str = "text/plain; charset=utf-8";

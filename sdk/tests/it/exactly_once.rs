@@ -1,4 +1,5 @@
-//! Exactly-once processing through the `Once` extractor on a real socket:
+//! Exactly-once processing on a real socket, through the `OnceDelivery`
+//! extractors of axum and actix-web and the tower layer's exactly-once mode:
 //! the same delivery twice, one after the other or at the same time, is
 //! processed once and acknowledged every time; a delivery whose processing
 //! failed is processed when redelivered; the store's window and capacity
@@ -11,11 +12,11 @@ use icr_webhooks::contract::header;
 use icr_webhooks::once::{Claimed, DeliveryStore, ExactlyOnce, MemoryStore};
 use icr_webhooks::once::{Clock, DEFAULT_LEASE, DeliveryKey};
 
-use crate::axum_loopback::{runtime, send};
-use crate::server::{Options, drain, start};
+use crate::loopback::{runtime, send};
+use crate::server::{ALREADY as ALREADY_TEXT, Framework, Options, drain, start};
 use crate::support::{GUID, Wire};
 
-const ALREADY: (u16, &str) = (200, "delivery already processed");
+const ALREADY: (u16, &str) = (200, ALREADY_TEXT);
 
 fn answer(status: u16, text: &str) -> (u16, String) {
     (status, text.to_owned())
@@ -32,39 +33,45 @@ fn ping(n: u32) -> Wire {
 #[test]
 fn a_repeated_delivery_is_processed_once_and_acknowledged_each_time() {
     runtime().block_on(async {
-        let mut server = start(Options::default()).await;
-        let wire = Wire::ping();
-        assert_eq!(send(server.addr, &wire).await, answer(200, ""));
-        assert_eq!(send(server.addr, &wire).await, answer(ALREADY.0, ALREADY.1));
-        // The same GUID in upper case is the same delivery.
-        let upper = wire.clone().with(header::DELIVERY, GUID.to_uppercase());
-        assert_eq!(
-            send(server.addr, &upper).await,
-            answer(ALREADY.0, ALREADY.1)
-        );
-        // As a form, signed again: still the same delivery.
-        let form = Wire::form("ping", &wire.body);
-        assert_eq!(send(server.addr, &form).await, answer(ALREADY.0, ALREADY.1));
-        assert_eq!(drain(&mut server.processed), [GUID]);
-        assert_eq!(drain(&mut server.started), [GUID]);
+        for framework in Framework::ALL {
+            eprintln!("on {framework:?}");
+            let mut server = start(Options::on(framework)).await;
+            let wire = Wire::ping();
+            assert_eq!(send(server.addr, &wire).await, answer(200, ""));
+            assert_eq!(send(server.addr, &wire).await, answer(ALREADY.0, ALREADY.1));
+            // The same GUID in upper case is the same delivery.
+            let upper = wire.clone().with(header::DELIVERY, GUID.to_uppercase());
+            assert_eq!(
+                send(server.addr, &upper).await,
+                answer(ALREADY.0, ALREADY.1)
+            );
+            // As a form, signed again: still the same delivery.
+            let form = Wire::form("ping", &wire.body);
+            assert_eq!(send(server.addr, &form).await, answer(ALREADY.0, ALREADY.1));
+            assert_eq!(drain(&mut server.processed), [GUID]);
+            assert_eq!(drain(&mut server.started), [GUID]);
+        }
     });
 }
 
 #[test]
 fn a_tampered_body_under_a_known_guid_is_still_refused() {
     runtime().block_on(async {
-        let mut server = start(Options::default()).await;
-        let wire = Wire::ping();
-        assert_eq!(send(server.addr, &wire).await.0, 200);
-        let tampered = wire.clone().body(Wire::transfer_completed().body);
-        assert_eq!(
-            send(server.addr, &tampered).await,
-            answer(
-                401,
-                "signature does not match the body with any configured secret"
-            )
-        );
-        assert_eq!(drain(&mut server.processed), [GUID]);
+        for framework in Framework::ALL {
+            eprintln!("on {framework:?}");
+            let mut server = start(Options::on(framework)).await;
+            let wire = Wire::ping();
+            assert_eq!(send(server.addr, &wire).await.0, 200);
+            let tampered = wire.clone().body(Wire::transfer_completed().body);
+            assert_eq!(
+                send(server.addr, &tampered).await,
+                answer(
+                    401,
+                    "signature does not match the body with any configured secret"
+                )
+            );
+            assert_eq!(drain(&mut server.processed), [GUID]);
+        }
     });
 }
 
@@ -72,171 +79,197 @@ fn a_tampered_body_under_a_known_guid_is_still_refused() {
 fn concurrent_copies_are_processed_once_and_all_acknowledged() {
     const COPIES: usize = 8;
     runtime().block_on(async {
-        let mut server = start(Options {
-            gated: true,
-            ..Options::default()
-        })
-        .await;
-        let addr = server.addr;
-        let wire = Wire::transfer_completed();
-        let first = tokio::spawn({
-            let wire = wire.clone();
-            async move { send(addr, &wire).await }
-        });
-        assert_eq!(server.started.recv().await.unwrap(), GUID);
-        let copies: Vec<_> = (1..COPIES)
-            .map(|_| {
-                let wire = wire.clone();
-                tokio::spawn(async move { send(addr, &wire).await })
+        for framework in Framework::ALL {
+            eprintln!("on {framework:?}");
+            let mut server = start(Options {
+                gated: true,
+                ..Options::on(framework)
             })
-            .collect();
-        // Every copy has found the delivery in progress and waits.
-        server.until_waiting(COPIES - 1).await;
-        server.gate.add_permits(1);
-        assert_eq!(first.await.unwrap(), answer(200, ""));
-        for copy in copies {
-            assert_eq!(copy.await.unwrap(), answer(ALREADY.0, ALREADY.1));
+            .await;
+            let addr = server.addr;
+            let wire = Wire::transfer_completed();
+            let first = tokio::spawn({
+                let wire = wire.clone();
+                async move { send(addr, &wire).await }
+            });
+            assert_eq!(server.started.recv().await.unwrap(), GUID);
+            let copies: Vec<_> = (1..COPIES)
+                .map(|_| {
+                    let wire = wire.clone();
+                    tokio::spawn(async move { send(addr, &wire).await })
+                })
+                .collect();
+            // Every copy has found the delivery in progress and waits.
+            server.until_waiting(COPIES - 1).await;
+            server.gate.add_permits(1);
+            assert_eq!(first.await.unwrap(), answer(200, ""));
+            for copy in copies {
+                assert_eq!(copy.await.unwrap(), answer(ALREADY.0, ALREADY.1));
+            }
+            assert_eq!(drain(&mut server.processed), [GUID]);
+            assert_eq!(drain(&mut server.started), Vec::<String>::new());
         }
-        assert_eq!(drain(&mut server.processed), [GUID]);
-        assert_eq!(drain(&mut server.started), Vec::<String>::new());
     });
 }
 
 #[test]
 fn a_failed_processing_is_processed_again_when_redelivered() {
     runtime().block_on(async {
-        let mut server = start(Options {
-            failures: 1,
-            ..Options::default()
-        })
-        .await;
-        let wire = Wire::ping();
-        assert_eq!(send(server.addr, &wire).await, answer(500, ""));
-        assert_eq!(drain(&mut server.processed), Vec::<String>::new());
-        assert_eq!(send(server.addr, &wire).await, answer(200, ""));
-        assert_eq!(send(server.addr, &wire).await, answer(ALREADY.0, ALREADY.1));
-        assert_eq!(drain(&mut server.processed), [GUID]);
-        assert_eq!(drain(&mut server.started), [GUID, GUID]);
+        for framework in Framework::ALL {
+            eprintln!("on {framework:?}");
+            let mut server = start(Options {
+                failures: 1,
+                ..Options::on(framework)
+            })
+            .await;
+            let wire = Wire::ping();
+            assert_eq!(send(server.addr, &wire).await, answer(500, ""));
+            assert_eq!(drain(&mut server.processed), Vec::<String>::new());
+            assert_eq!(send(server.addr, &wire).await, answer(200, ""));
+            assert_eq!(send(server.addr, &wire).await, answer(ALREADY.0, ALREADY.1));
+            assert_eq!(drain(&mut server.processed), [GUID]);
+            assert_eq!(drain(&mut server.started), [GUID, GUID]);
+        }
     });
 }
 
 #[test]
 fn a_waiting_copy_takes_over_when_the_first_fails() {
     runtime().block_on(async {
-        let mut server = start(Options {
-            gated: true,
-            failures: 1,
-            ..Options::default()
-        })
-        .await;
-        let addr = server.addr;
-        let wire = Wire::ping();
-        let first = tokio::spawn({
-            let wire = wire.clone();
-            async move { send(addr, &wire).await }
-        });
-        assert_eq!(server.started.recv().await.unwrap(), GUID);
-        let second = tokio::spawn({
-            let wire = wire.clone();
-            async move { send(addr, &wire).await }
-        });
-        server.until_waiting(1).await;
-        // The first fails; the second, woken, claims the delivery itself.
-        server.gate.add_permits(2);
-        assert_eq!(first.await.unwrap(), answer(500, ""));
-        assert_eq!(second.await.unwrap(), answer(200, ""));
-        assert_eq!(drain(&mut server.processed), [GUID]);
-        assert_eq!(drain(&mut server.started), [GUID]);
+        for framework in Framework::ALL {
+            eprintln!("on {framework:?}");
+            let mut server = start(Options {
+                gated: true,
+                failures: 1,
+                ..Options::on(framework)
+            })
+            .await;
+            let addr = server.addr;
+            let wire = Wire::ping();
+            let first = tokio::spawn({
+                let wire = wire.clone();
+                async move { send(addr, &wire).await }
+            });
+            assert_eq!(server.started.recv().await.unwrap(), GUID);
+            let second = tokio::spawn({
+                let wire = wire.clone();
+                async move { send(addr, &wire).await }
+            });
+            server.until_waiting(1).await;
+            // The first fails; the second, woken, claims the delivery itself.
+            server.gate.add_permits(2);
+            assert_eq!(first.await.unwrap(), answer(500, ""));
+            assert_eq!(second.await.unwrap(), answer(200, ""));
+            assert_eq!(drain(&mut server.processed), [GUID]);
+            assert_eq!(drain(&mut server.started), [GUID]);
+        }
     });
 }
 
 #[test]
 fn a_copy_still_in_progress_after_the_wait_is_answered_409() {
     runtime().block_on(async {
-        let mut server = start(Options {
-            gated: true,
-            wait: Duration::from_millis(100),
-            ..Options::default()
-        })
-        .await;
-        let addr = server.addr;
-        let wire = Wire::ping();
-        let first = tokio::spawn({
-            let wire = wire.clone();
-            async move { send(addr, &wire).await }
-        });
-        assert_eq!(server.started.recv().await.unwrap(), GUID);
-        let started = Instant::now();
-        assert_eq!(
-            send(addr, &wire).await,
-            answer(409, "delivery is being processed; redeliver it later")
-        );
-        assert!(started.elapsed() >= Duration::from_millis(100));
-        server.gate.add_permits(1);
-        assert_eq!(first.await.unwrap(), answer(200, ""));
-        // Redelivered later, as ICR would after the 409: acknowledged.
-        assert_eq!(send(addr, &wire).await, answer(ALREADY.0, ALREADY.1));
-        assert_eq!(drain(&mut server.processed), [GUID]);
+        for framework in Framework::ALL {
+            eprintln!("on {framework:?}");
+            let mut server = start(Options {
+                gated: true,
+                wait: Duration::from_millis(100),
+                ..Options::on(framework)
+            })
+            .await;
+            let addr = server.addr;
+            let wire = Wire::ping();
+            let first = tokio::spawn({
+                let wire = wire.clone();
+                async move { send(addr, &wire).await }
+            });
+            assert_eq!(server.started.recv().await.unwrap(), GUID);
+            let started = Instant::now();
+            assert_eq!(
+                send(addr, &wire).await,
+                answer(409, "delivery is being processed; redeliver it later")
+            );
+            assert!(started.elapsed() >= Duration::from_millis(100));
+            server.gate.add_permits(1);
+            assert_eq!(first.await.unwrap(), answer(200, ""));
+            // Redelivered later, as ICR would after the 409: acknowledged.
+            assert_eq!(send(addr, &wire).await, answer(ALREADY.0, ALREADY.1));
+            assert_eq!(drain(&mut server.processed), [GUID]);
+        }
     });
 }
 
 #[test]
 fn a_claim_held_by_another_process_is_answered_409_without_waiting() {
     runtime().block_on(async {
-        let shared = Arc::new(MemoryStore::new());
-        let mut server = start(Options::new(Arc::clone(&shared))).await;
-        let key = DeliveryKey::new(Some(60021), GUID.parse().unwrap());
-        // Another process sharing the store has claimed the delivery.
-        let Claimed::New(lease) = shared.claim(&key, DEFAULT_LEASE).await.unwrap() else {
-            panic!("not new");
-        };
-        let started = Instant::now();
-        assert_eq!(
-            send(server.addr, &Wire::ping()).await,
-            answer(409, "delivery is being processed; redeliver it later")
-        );
-        assert!(started.elapsed() < icr_webhooks::once::DEFAULT_DUPLICATE_WAIT);
-        shared.complete(&key, lease.token).await.unwrap();
-        assert_eq!(
-            send(server.addr, &Wire::ping()).await,
-            answer(ALREADY.0, ALREADY.1)
-        );
-        assert_eq!(drain(&mut server.processed), Vec::<String>::new());
+        for framework in Framework::ALL {
+            eprintln!("on {framework:?}");
+            let shared = Arc::new(MemoryStore::new());
+            let mut server = start(Options {
+                framework,
+                ..Options::new(Arc::clone(&shared))
+            })
+            .await;
+            let key = DeliveryKey::new(Some(60021), GUID.parse().unwrap());
+            // Another process sharing the store has claimed the delivery.
+            let Claimed::New(lease) = shared.claim(&key, DEFAULT_LEASE).await.unwrap() else {
+                panic!("not new");
+            };
+            let started = Instant::now();
+            assert_eq!(
+                send(server.addr, &Wire::ping()).await,
+                answer(409, "delivery is being processed; redeliver it later")
+            );
+            assert!(started.elapsed() < icr_webhooks::once::DEFAULT_DUPLICATE_WAIT);
+            shared.complete(&key, lease.token).await.unwrap();
+            assert_eq!(
+                send(server.addr, &Wire::ping()).await,
+                answer(ALREADY.0, ALREADY.1)
+            );
+            assert_eq!(drain(&mut server.processed), Vec::<String>::new());
+        }
     });
 }
 
 #[test]
 fn past_the_window_or_evicted_a_redelivery_is_processed_again() {
     runtime().block_on(async {
-        let now = Arc::new(Mutex::new(SystemTime::now()));
-        let clock = Arc::clone(&now);
-        let store = MemoryStore::builder()
-            .window(Duration::from_secs(3600))
-            .capacity(2)
-            .clock(Clock::from_fn(move || *clock.lock().unwrap()))
-            .build();
-        let mut server = start(Options::new(store)).await;
-        let addr = server.addr;
-        assert_eq!(send(addr, &ping(1)).await.0, 200);
-        *now.lock().unwrap() += Duration::from_secs(3599);
-        assert_eq!(send(addr, &ping(1)).await, answer(ALREADY.0, ALREADY.1));
-        *now.lock().unwrap() += Duration::from_secs(1);
-        assert_eq!(
-            send(addr, &ping(1)).await,
-            answer(200, ""),
-            "past the window"
-        );
-        // Capacity 2: a third GUID evicts the oldest, ping(1).
-        assert_eq!(send(addr, &ping(2)).await.0, 200);
-        assert_eq!(send(addr, &ping(3)).await.0, 200);
-        assert_eq!(send(addr, &ping(3)).await, answer(ALREADY.0, ALREADY.1));
-        assert_eq!(send(addr, &ping(1)).await, answer(200, ""), "evicted");
-        let processed = drain(&mut server.processed);
-        let short: Vec<&str> = processed.iter().map(|id| &id[..8]).collect();
-        assert_eq!(
-            short,
-            ["00000001", "00000001", "00000002", "00000003", "00000001"]
-        );
+        for framework in Framework::ALL {
+            eprintln!("on {framework:?}");
+            let now = Arc::new(Mutex::new(SystemTime::now()));
+            let clock = Arc::clone(&now);
+            let store = MemoryStore::builder()
+                .window(Duration::from_secs(3600))
+                .capacity(2)
+                .clock(Clock::from_fn(move || *clock.lock().unwrap()))
+                .build();
+            let mut server = start(Options {
+                framework,
+                ..Options::new(store)
+            })
+            .await;
+            let addr = server.addr;
+            assert_eq!(send(addr, &ping(1)).await.0, 200);
+            *now.lock().unwrap() += Duration::from_secs(3599);
+            assert_eq!(send(addr, &ping(1)).await, answer(ALREADY.0, ALREADY.1));
+            *now.lock().unwrap() += Duration::from_secs(1);
+            assert_eq!(
+                send(addr, &ping(1)).await,
+                answer(200, ""),
+                "past the window"
+            );
+            // Capacity 2: a third GUID evicts the oldest, ping(1).
+            assert_eq!(send(addr, &ping(2)).await.0, 200);
+            assert_eq!(send(addr, &ping(3)).await.0, 200);
+            assert_eq!(send(addr, &ping(3)).await, answer(ALREADY.0, ALREADY.1));
+            assert_eq!(send(addr, &ping(1)).await, answer(200, ""), "evicted");
+            let processed = drain(&mut server.processed);
+            let short: Vec<&str> = processed.iter().map(|id| &id[..8]).collect();
+            assert_eq!(
+                short,
+                ["00000001", "00000001", "00000002", "00000003", "00000001"]
+            );
+        }
     });
 }
 

@@ -969,11 +969,11 @@ fn hostile_deliveries_get_their_exact_outcome() {
 }
 
 /// An HTTP answer: status and body.
-#[cfg(feature = "axum")]
+#[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
 type Answer = (u16, &'static str);
 
 /// What the client does once its request is written.
-#[cfg(feature = "axum")]
+#[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
 #[derive(Clone, Copy)]
 enum Then {
     /// Keeps its side open and reads the answer.
@@ -984,7 +984,7 @@ enum Then {
 
 /// A request over HTTP/1.1 with `framing` lines (each ending in CRLF) and
 /// the headers of `wire`, then `body`.
-#[cfg(feature = "axum")]
+#[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
 fn request(wire: &Wire, framing: &str, body: &[u8]) -> Vec<u8> {
     let mut out = format!("POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n{framing}").into_bytes();
     for (name, value) in &wire.headers {
@@ -999,7 +999,7 @@ fn request(wire: &Wire, framing: &str, body: &[u8]) -> Vec<u8> {
 }
 
 /// `wire` as a request with its exact `Content-Length`, closing after.
-#[cfg(feature = "axum")]
+#[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
 fn plain(wire: &Wire) -> Vec<u8> {
     request(
         wire,
@@ -1011,7 +1011,7 @@ fn plain(wire: &Wire) -> Vec<u8> {
     )
 }
 
-#[cfg(feature = "axum")]
+#[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
 async fn exchange(addr: std::net::SocketAddr, bytes: Vec<u8>, then: Then) -> (u16, String) {
     use tokio::io::AsyncWriteExt;
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -1024,12 +1024,12 @@ async fn exchange(addr: std::net::SocketAddr, bytes: Vec<u8>, then: Then) -> (u1
         }
         write
     });
-    let answer = crate::axum_loopback::read_response(&mut read).await;
+    let answer = crate::loopback::read_response(&mut read).await;
     drop(writer.await.unwrap());
     answer
 }
 
-#[cfg(feature = "axum")]
+#[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
 #[test]
 fn hostile_requests_over_http_get_their_exact_answer() {
     use crate::server::{Options, drain, start};
@@ -1231,7 +1231,7 @@ fn hostile_requests_over_http_get_their_exact_answer() {
             (200, ""),
         ),
     ];
-    crate::axum_loopback::runtime().block_on(async {
+    crate::loopback::runtime().block_on(async {
         let mut server = start(Options {
             body_timeout: Some(std::time::Duration::from_millis(300)),
             ..Options::default()

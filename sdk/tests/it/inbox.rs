@@ -2,7 +2,7 @@
 //! SQLite, PostgreSQL when there is a server): accepted once and processed
 //! once, retries with backoff, dead after the last attempt and retried by
 //! hand, a restart, a store outage answered 503 behind the `Enqueued`
-//! extractor, a graceful shutdown, a handler that completes in its own
+//! extractors (axum, actix-web) and the tower layer's inbox mode, a graceful shutdown, a handler that completes in its own
 //! SQLite transaction; and the edges under them: a retry is not claimed
 //! before its time, a completion the store refused once does not run the
 //! handler again, a SQLite transaction that cannot begin says why.
@@ -28,8 +28,8 @@ use icr_webhooks::receive::DeliveryId;
 use icr_webhooks::{BoxError, ReceiveError};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::axum_loopback::runtime;
 use crate::backends::{self, Backend, TempDir};
+use crate::loopback::runtime;
 use crate::support::{Wire, receiver};
 
 /// How long a test waits for the workers before it fails.
@@ -820,23 +820,19 @@ mod sqlite {
     //! The cases only the SQLite store can play: an outage of the real
     //! database, and a handler's own writes in the store's transaction.
 
-    use std::net::SocketAddr;
     use std::sync::Arc;
     use std::time::Duration;
 
-    use axum::routing::post;
     use icr_webhooks::BoxError;
-    use icr_webhooks::axum::{Enqueued, InboxRejection};
+    use icr_webhooks::axum::InboxRejection;
     use icr_webhooks::once::sqlite::{SqliteStore, complete_in};
-    use icr_webhooks::once::{
-        AcceptError, Accepted, DeliveryStore, Inbox, Job, State, StoreError, Token,
-    };
-    use tokio::net::TcpListener;
+    use icr_webhooks::once::{AcceptError, Accepted, DeliveryStore, Job, State, StoreError, Token};
     use tokio::sync::mpsc;
 
     use super::{Counts, WAIT, guid, id, inbox, ping, quick_retries, record, rest, until_counts};
-    use crate::axum_loopback::{runtime, send};
     use crate::backends::TempDir;
+    use crate::loopback::{runtime, send};
+    use crate::server::{Framework, start_inbox};
 
     /// A SQLite store on the system clock that gives up on a locked
     /// database after `busy`.
@@ -846,21 +842,6 @@ mod sqlite {
             .open()
             .await
             .unwrap()
-    }
-
-    async fn enqueue(enqueued: Enqueued) -> Enqueued {
-        enqueued
-    }
-
-    /// Serves `inbox` behind the `Enqueued` extractor on 127.0.0.1.
-    async fn serve(inbox: Inbox) -> SocketAddr {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = axum::Router::new()
-            .route("/webhook", post(enqueue))
-            .with_state(inbox);
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        addr
     }
 
     /// Another process holding the database's write lock (`BEGIN
@@ -901,71 +882,74 @@ mod sqlite {
             REFUSED.1
         );
         runtime().block_on(async {
-            let dir = TempDir::new("inbox_outage");
-            let store = open(&dir, Duration::from_millis(100)).await;
-            let shared: Arc<dyn DeliveryStore> = Arc::new(store.clone());
-            let inbox = inbox(&shared, quick_retries(3));
-            let (seen_tx, mut seen) = mpsc::unbounded_channel();
-            let workers = inbox.workers(2, move |job: Job| {
-                let report = seen_tx.clone();
-                async move {
-                    report
-                        .send(job.delivery.info.id.as_str().to_owned())
-                        .unwrap();
-                    Ok::<(), BoxError>(())
+            for framework in Framework::ALL {
+                eprintln!("on {framework:?}");
+                let dir = TempDir::new("inbox_outage");
+                let store = open(&dir, Duration::from_millis(100)).await;
+                let shared: Arc<dyn DeliveryStore> = Arc::new(store.clone());
+                let inbox = inbox(&shared, quick_retries(3));
+                let (seen_tx, mut seen) = mpsc::unbounded_channel();
+                let workers = inbox.workers(2, move |job: Job| {
+                    let report = seen_tx.clone();
+                    async move {
+                        report
+                            .send(job.delivery.info.id.as_str().to_owned())
+                            .unwrap();
+                        Ok::<(), BoxError>(())
+                    }
+                });
+                let (addr, _stop) = start_inbox(framework, inbox).await;
+                let mut answered_2xx = Vec::new();
+
+                assert_eq!(send(addr, &ping(1)).await, answer(ACCEPTED));
+                answered_2xx.push(guid(1));
+                // Settled before the outage: a completion refused by the outage
+                // is another case (`a_completion_refused_by_the_store_...`).
+                until_counts(
+                    &store,
+                    Counts {
+                        done: 1,
+                        ..Counts::default()
+                    },
+                )
+                .await;
+
+                let lock = WriteLock::take(&store);
+                let refused = store.stats().await;
+                assert!(
+                    matches!(refused, Err(StoreError::Backend { .. })),
+                    "the store still works: {refused:?}"
+                );
+                // ping(6) is sent only now and never again: never stored.
+                for n in [2, 3, 1, 6] {
+                    assert_eq!(send(addr, &ping(n)).await, answer(REFUSED), "ping({n})");
                 }
-            });
-            let addr = serve(inbox).await;
-            let mut answered_2xx = Vec::new();
+                lock.release();
 
-            assert_eq!(send(addr, &ping(1)).await, answer(ACCEPTED));
-            answered_2xx.push(guid(1));
-            // Settled before the outage: a completion refused by the outage
-            // is another case (`a_completion_refused_by_the_store_...`).
-            until_counts(
-                &store,
-                Counts {
-                    done: 1,
-                    ..Counts::default()
-                },
-            )
-            .await;
-
-            let lock = WriteLock::take(&store);
-            let refused = store.stats().await;
-            assert!(
-                matches!(refused, Err(StoreError::Backend { .. })),
-                "the store still works: {refused:?}"
-            );
-            // ping(6) is sent only now and never again: never stored.
-            for n in [2, 3, 1, 6] {
-                assert_eq!(send(addr, &ping(n)).await, answer(REFUSED), "ping({n})");
+                for n in [2, 3] {
+                    assert_eq!(send(addr, &ping(n)).await, answer(ACCEPTED), "ping({n})");
+                    answered_2xx.push(guid(n));
+                }
+                assert_eq!(send(addr, &ping(1)).await, answer(KNOWN));
+                for n in [4, 5] {
+                    assert_eq!(send(addr, &ping(n)).await, answer(ACCEPTED), "ping({n})");
+                    answered_2xx.push(guid(n));
+                }
+                until_counts(
+                    &store,
+                    Counts {
+                        done: 5,
+                        ..Counts::default()
+                    },
+                )
+                .await;
+                workers.shutdown().await;
+                let mut processed = rest(&mut seen).await;
+                processed.sort();
+                answered_2xx.sort();
+                assert_eq!(processed, answered_2xx, "each answered 2xx, exactly once");
+                assert_eq!(store.get(&id(6)).await.unwrap(), Vec::new());
             }
-            lock.release();
-
-            for n in [2, 3] {
-                assert_eq!(send(addr, &ping(n)).await, answer(ACCEPTED), "ping({n})");
-                answered_2xx.push(guid(n));
-            }
-            assert_eq!(send(addr, &ping(1)).await, answer(KNOWN));
-            for n in [4, 5] {
-                assert_eq!(send(addr, &ping(n)).await, answer(ACCEPTED), "ping({n})");
-                answered_2xx.push(guid(n));
-            }
-            until_counts(
-                &store,
-                Counts {
-                    done: 5,
-                    ..Counts::default()
-                },
-            )
-            .await;
-            workers.shutdown().await;
-            let mut processed = rest(&mut seen).await;
-            processed.sort();
-            answered_2xx.sort();
-            assert_eq!(processed, answered_2xx, "each answered 2xx, exactly once");
-            assert_eq!(store.get(&id(6)).await.unwrap(), Vec::new());
         });
     }
 

@@ -2,7 +2,8 @@
 //! after the body timeout, answered 408 and the connection closed), 200 of
 //! them at once while good deliveries are still answered, and 1 GiB sent
 //! without a `Content-Length`, refused with 413 while the process's memory
-//! stays within 32 MiB of where it was.
+//! stays within 32 MiB of where it was; each on axum, actix-web and hyper
+//! behind the tower layer.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -11,10 +12,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use crate::axum_loopback::{read_response, runtime, send};
+use crate::loopback::{read_response, runtime, send};
 #[cfg(target_os = "linux")]
-use crate::axum_loopback::{run_alone_in_child, status_kib};
-use crate::server::{Options, drain, start};
+use crate::loopback::{run_alone_in_child, status_kib};
+use crate::server::{Framework, Options, drain, start};
 use crate::support::Wire;
 
 /// How the body of a trickled request is framed.
@@ -124,10 +125,18 @@ pub(crate) async fn stalled(addr: SocketAddr, head: &[u8], partial: &[u8]) -> (u
 #[test]
 fn a_trickled_body_is_given_up_after_the_body_timeout() {
     runtime().block_on(async {
+        for framework in Framework::ALL {
+            trickled_on(framework).await;
+        }
+    });
+}
+
+async fn trickled_on(framework: Framework) {
+    {
         let timeout = Duration::from_millis(300);
         let mut server = start(Options {
             body_timeout: Some(timeout),
-            ..Options::default()
+            ..Options::on(framework)
         })
         .await;
         for framing in [Framing::Length, Framing::Chunked] {
@@ -142,11 +151,12 @@ fn a_trickled_body_is_given_up_after_the_body_timeout() {
             .await;
             assert_eq!(
                 (seen.status, seen.reason.as_str()),
-                (408, "request body not received within 300 ms")
+                (408, "request body not received within 300 ms"),
+                "{framework:?}"
             );
             assert!(seen.after >= timeout, "{:?}", seen.after);
             assert!(seen.after < timeout * 10, "{:?}", seen.after);
-            assert!(seen.closed, "the connection was left open");
+            assert!(seen.closed, "{framework:?}: the connection was left open");
         }
         // A body that stalls half-way, on a connection kept open.
         let wire = Wire::ping();
@@ -158,7 +168,7 @@ fn a_trickled_body_is_given_up_after_the_body_timeout() {
         assert_eq!(drain(&mut server.started), Vec::<String>::new());
         // A good delivery on a fresh connection is still answered.
         assert_eq!(send(server.addr, &Wire::ping()).await.0, 200);
-    });
+    }
 }
 
 #[test]
@@ -173,15 +183,26 @@ fn the_default_body_timeout_is_icr_s_wait() {
     );
 }
 
+/// How many connections trickle at once, and how many good deliveries are
+/// sent meanwhile.
+const TRICKLES: usize = 200;
+const GOOD: u32 = 20;
+
 #[test]
 fn two_hundred_trickling_connections_do_not_stop_good_deliveries() {
-    const TRICKLES: usize = 200;
-    const GOOD: u32 = 20;
     runtime().block_on(async {
+        for framework in Framework::ALL {
+            trickling_on(framework).await;
+        }
+    });
+}
+
+async fn trickling_on(framework: Framework) {
+    {
         let timeout = Duration::from_secs(3);
         let mut server = start(Options {
             body_timeout: Some(timeout),
-            ..Options::default()
+            ..Options::on(framework)
         })
         .await;
         let addr = server.addr;
@@ -220,7 +241,7 @@ fn two_hundred_trickling_connections_do_not_stop_good_deliveries() {
             })
             .collect();
         for answer in good {
-            assert_eq!(answer.await.unwrap(), (200, String::new()));
+            assert_eq!(answer.await.unwrap(), (200, String::new()), "{framework:?}");
         }
         let good_done = Instant::now();
         assert_eq!(drain(&mut server.processed).len(), GOOD as usize);
@@ -228,16 +249,17 @@ fn two_hundred_trickling_connections_do_not_stop_good_deliveries() {
             let seen = trickle.await.unwrap();
             assert_eq!(
                 (seen.status, seen.reason.as_str()),
-                (408, "request body not received within 3000 ms")
+                (408, "request body not received within 3000 ms"),
+                "{framework:?}"
             );
             assert!(
                 seen.at > good_done,
-                "a trickle was given up before the good deliveries were answered"
+                "{framework:?}: a trickle was given up before the good deliveries were answered"
             );
             assert!(seen.closed);
         }
         assert_eq!(drain(&mut server.processed), Vec::<String>::new());
-    });
+    }
 }
 
 /// The test below, run alone in a child process (this test binary, asked
@@ -247,18 +269,22 @@ fn two_hundred_trickling_connections_do_not_stop_good_deliveries() {
 #[test]
 fn a_1_gib_body_without_content_length_is_refused_with_bounded_memory() {
     const CHILD: &str = "ICR_WEBHOOKS_GIB_CHILD";
-    if std::env::var_os(CHILD).is_some() {
-        refuse_1_gib_and_measure();
+    if let Ok(framework) = std::env::var(CHILD) {
+        refuse_1_gib_and_measure(Framework::from_name(&framework));
         return;
     }
-    run_alone_in_child(
-        "limits::a_1_gib_body_without_content_length_is_refused_with_bounded_memory",
-        CHILD,
-    );
+    // One child per framework, each measured alone.
+    for framework in Framework::ALL {
+        run_alone_in_child(
+            "limits::a_1_gib_body_without_content_length_is_refused_with_bounded_memory",
+            CHILD,
+            framework.name(),
+        );
+    }
 }
 
 #[cfg(target_os = "linux")]
-fn refuse_1_gib_and_measure() {
+fn refuse_1_gib_and_measure(framework: Framework) {
     const TOTAL: u64 = 1024 * 1024 * 1024;
     const PIECE: usize = 256 * 1024;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -266,7 +292,7 @@ fn refuse_1_gib_and_measure() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let mut server = start(Options::default()).await;
+        let mut server = start(Options::on(framework)).await;
         let addr = server.addr;
         // One delivery first, so that what the first connection sets up
         // once is not counted.
@@ -316,16 +342,17 @@ fn refuse_1_gib_and_measure() {
             after_peak.saturating_sub(before_peak)
         };
         println!(
-            "memory grew by {growth_kib} KiB; 413 after {answered:?}; {sent} bytes sent in {:?}; peak reset: {reset}",
+            "memory grew by {growth_kib} KiB ({framework:?}); 413 after {answered:?}; {sent} bytes sent in {:?}; peak reset: {reset}",
             started.elapsed()
         );
         assert_eq!(
             (status, reason.as_str()),
-            (413, "body larger than the limit of 26214400 bytes")
+            (413, "body larger than the limit of 26214400 bytes"),
+            "{framework:?}"
         );
         assert!(
             growth_kib < 32 * 1024,
-            "memory grew by {growth_kib} KiB while refusing a 1 GiB body (peak reset: {reset})"
+            "{framework:?}: memory grew by {growth_kib} KiB while refusing a 1 GiB body (peak reset: {reset})"
         );
         assert_eq!(drain(&mut server.started), Vec::<String>::new());
     });

@@ -17,7 +17,7 @@ use icr_webhooks::axum::{DeliveryRejection, OnceRejection};
 use icr_webhooks::contract::header;
 use icr_webhooks::receive::Secret;
 
-use crate::axum_loopback::{chunked, head, runtime, send, send_raw};
+use crate::loopback::{chunked, head, runtime, send, send_raw};
 use crate::support::{Wire, example};
 
 #[allow(dead_code, clippy::all)]

@@ -17,8 +17,8 @@ use icr_webhooks::once::{
 use icr_webhooks::receive::DeliveryId;
 use proptest::prelude::*;
 
-use crate::axum_loopback::runtime;
 use crate::backends::{self, Opened};
+use crate::loopback::runtime;
 
 const LEASE: Duration = Duration::from_secs(60);
 

@@ -71,6 +71,13 @@ impl Captured {
         text
     }
 
+    /// Makes this layer (every level) the process's subscriber, for
+    /// servers that run on threads of their own.
+    pub(crate) fn install_global(&self) {
+        let subscriber = tracing_subscriber::registry().with(Recording(self.clone()));
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    }
+
     /// Runs `f` with this layer (every level, TRACE included) as the
     /// thread's subscriber.
     pub(crate) fn during<T>(&self, f: impl FnOnce() -> T) -> T {

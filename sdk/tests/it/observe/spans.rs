@@ -11,7 +11,7 @@ use tracing::Level;
 
 use super::capture::{Captured, SpanRecord};
 use super::server::{CANARY, LIMIT, SECRET, guid, ping, runtime, serve, transfer, unknown};
-use crate::axum_loopback::send_raw;
+use crate::loopback::send_raw;
 use crate::support::Wire;
 
 /// A span's fields, each timing (`*_us`) checked to be a number and shown

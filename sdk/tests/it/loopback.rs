@@ -1,89 +1,21 @@
-//! The axum extractors over a real loopback socket: good deliveries reach
-//! the handler as their exact type (owned, or borrowed through the
-//! `DeliveryInfo` extractor), bad ones get their status before it,
-//! and a 100 MiB chunked body is refused with the server's memory bounded.
+//! Every framework over a real loopback socket (axum, actix-web, hyper
+//! behind the tower layer, from one definition in `server`): good
+//! deliveries reach the handler as their exact type (owned, or borrowed
+//! through the `DeliveryInfo` extractor, see `delivery_info`), bad ones get
+//! their status before it, and a 100 MiB chunked body is refused with the
+//! server's memory bounded. The helpers here send raw HTTP/1.1.
 
 use std::net::SocketAddr;
 
-use axum::extract::{FromRef, State};
-use axum::http::StatusCode;
-use axum::routing::post;
-use icr_webhooks::axum::{DeliveryRejection, ReceiverState};
+use icr_webhooks::Event;
+use icr_webhooks::Receiver;
 use icr_webhooks::contract::header;
-use icr_webhooks::receive::DeliveryInfo;
 use icr_webhooks::types::CreditTransferEvent;
-use icr_webhooks::{Delivery, Event, Receiver};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::net::TcpStream;
 
+use crate::server::{Framework, start_plain};
 use crate::support::{Wire, example, receiver};
-
-#[derive(Clone)]
-struct App {
-    receiver: Receiver,
-    seen: mpsc::UnboundedSender<Delivery>,
-}
-
-impl ReceiverState for App {
-    fn receiver(&self) -> &Receiver {
-        &self.receiver
-    }
-}
-
-async fn webhook(State(app): State<App>, delivery: Delivery) -> StatusCode {
-    app.seen.send(delivery).unwrap();
-    StatusCode::NO_CONTENT
-}
-
-/// A server on 127.0.0.1 and a free port, and what its handler saw.
-async fn start(receiver: Receiver) -> (SocketAddr, mpsc::UnboundedReceiver<Delivery>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (seen, deliveries) = mpsc::unbounded_channel();
-    let app = axum::Router::new()
-        .route("/webhook", post(webhook))
-        .with_state(App { receiver, seen });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (addr, deliveries)
-}
-
-async fn borrowed_webhook(
-    State(seen): State<mpsc::UnboundedSender<Event>>,
-    info: DeliveryInfo,
-) -> Result<StatusCode, DeliveryRejection> {
-    let event = info.parse_borrowed()?;
-    seen.send(event.into_owned()).unwrap();
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// A server whose handler takes a [`DeliveryInfo`] and parses the borrowed
-/// types, and the events it saw (owned, to compare).
-async fn start_borrowed(receiver: Receiver) -> (SocketAddr, mpsc::UnboundedReceiver<Event>) {
-    #[derive(Clone)]
-    struct Borrowing {
-        receiver: Receiver,
-        seen: mpsc::UnboundedSender<Event>,
-    }
-    impl ReceiverState for Borrowing {
-        fn receiver(&self) -> &Receiver {
-            &self.receiver
-        }
-    }
-    impl FromRef<Borrowing> for mpsc::UnboundedSender<Event> {
-        fn from_ref(state: &Borrowing) -> Self {
-            state.seen.clone()
-        }
-    }
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (seen, events) = mpsc::unbounded_channel();
-    let app = axum::Router::new()
-        .route("/webhook", post(borrowed_webhook))
-        .with_state(Borrowing { receiver, seen });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (addr, events)
-}
 
 pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -200,7 +132,15 @@ pub(crate) fn chunked(body: &[u8], piece: usize) -> Vec<u8> {
 #[test]
 fn good_deliveries_reach_the_handler_typed() {
     runtime().block_on(async {
-        let (addr, mut seen) = start(receiver()).await;
+        for framework in Framework::ALL {
+            good_deliveries_on(framework).await;
+        }
+    });
+}
+
+async fn good_deliveries_on(framework: Framework) {
+    {
+        let (addr, mut seen, _stop) = start_plain(framework, receiver()).await;
 
         let wire = Wire::transfer_completed();
         assert_eq!(send(addr, &wire).await, (204, String::new()));
@@ -226,14 +166,14 @@ fn good_deliveries_reach_the_handler_typed() {
         let mut large = example("ping.json");
         large.resize(3 * 1024 * 1024, b' ');
         let large = Wire::json("ping", large);
-        assert_eq!(send(addr, &large).await.0, 204);
+        assert_eq!(send(addr, &large).await.0, 204, "{framework:?}");
         assert_eq!(seen.try_recv().unwrap().info.body, large.body);
-    });
+    }
 }
 
 /// Deliveries refused by one of the contract's checks, with the status and
 /// text each is answered with.
-fn bad_cases() -> Vec<(&'static str, Wire, u16, &'static str)> {
+pub(crate) fn bad_cases() -> Vec<(&'static str, Wire, u16, &'static str)> {
     let ping = example("ping.json");
     let truncated = Wire::json("ping", ping[..ping.len() / 2].to_vec());
     vec![
@@ -293,25 +233,33 @@ fn bad_cases() -> Vec<(&'static str, Wire, u16, &'static str)> {
 #[test]
 fn bad_deliveries_get_their_status_before_the_handler() {
     runtime().block_on(async {
+        for framework in Framework::ALL {
+            bad_deliveries_on(framework).await;
+        }
+    });
+}
+
+async fn bad_deliveries_on(framework: Framework) {
+    {
         let small = Receiver::builder()
             .secret(crate::support::SECRET)
             .max_body_size(1024)
             .build()
             .unwrap();
-        let (addr, mut seen) = start(receiver()).await;
-        let (small_addr, mut small_seen) = start(small).await;
+        let (addr, mut seen, _stop) = start_plain(framework, receiver()).await;
+        let (small_addr, mut small_seen, _small_stop) = start_plain(framework, small).await;
         let ping = example("ping.json");
         for (name, wire, status, reason) in bad_cases() {
             assert_eq!(
                 send(addr, &wire).await,
                 (status, reason.to_owned()),
-                "{name}"
+                "{framework:?}: {name}"
             );
         }
         assert_eq!(
             seen.try_recv().unwrap_err(),
             tokio::sync::mpsc::error::TryRecvError::Empty,
-            "the handler ran for a bad delivery"
+            "{framework:?}: the handler ran for a bad delivery"
         );
 
         // Over the limit by its Content-Length: refused before the body is sent.
@@ -349,7 +297,7 @@ fn bad_deliveries_get_their_status_before_the_handler() {
             small_seen.try_recv().unwrap_err(),
             tokio::sync::mpsc::error::TryRecvError::Empty
         );
-    });
+    }
 }
 
 /// A field of `/proc/self/status`, in KiB.
@@ -367,10 +315,10 @@ pub(crate) fn status_kib(field: &str) -> u64 {
 /// `child_env` set, so the test knows it is the child) and checks that it
 /// ran and passed: memory is then measured with no other test's counted.
 #[cfg(target_os = "linux")]
-pub(crate) fn run_alone_in_child(name: &str, child_env: &str) {
+pub(crate) fn run_alone_in_child(name: &str, child_env: &str, value: &str) {
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(child_env, "1")
+        .env(child_env, value)
         .output()
         .unwrap();
     let report = format!(
@@ -403,8 +351,9 @@ fn a_100_mib_chunked_body_is_refused_with_bounded_memory() {
         return;
     }
     run_alone_in_child(
-        "axum_loopback::a_100_mib_chunked_body_is_refused_with_bounded_memory",
+        "loopback::a_100_mib_chunked_body_is_refused_with_bounded_memory",
         CHILD,
+        "1",
     );
 }
 
@@ -416,8 +365,9 @@ fn refuse_100_mib_and_measure() {
         .enable_all()
         .build()
         .unwrap();
+    // On axum only: the 1 GiB test of `limits` bounds every framework.
     runtime.block_on(async {
-        let (addr, mut seen) = start(receiver()).await;
+        let (addr, mut seen, _stop) = start_plain(Framework::Axum, receiver()).await;
         // One delivery first, so that what the first connection sets up
         // once is not counted.
         assert_eq!(send(addr, &Wire::ping()).await.0, 204);
@@ -477,52 +427,6 @@ fn refuse_100_mib_and_measure() {
         assert_eq!(
             seen.try_recv().unwrap_err(),
             tokio::sync::mpsc::error::TryRecvError::Empty
-        );
-    });
-}
-
-#[test]
-fn the_delivery_info_extractor_and_borrowed_parse_answer_as_delivery_does() {
-    runtime().block_on(async {
-        let (addr, mut seen) = start(receiver()).await;
-        let (borrowed_addr, mut borrowed_seen) = start_borrowed(receiver()).await;
-        let good = [
-            Wire::transfer_completed(),
-            Wire::form("ping", &example("ping.json")),
-        ];
-        for wire in &good {
-            assert_eq!(send(borrowed_addr, wire).await, (204, String::new()));
-            assert_eq!(send(addr, wire).await, (204, String::new()));
-            assert_eq!(
-                borrowed_seen.try_recv().unwrap(),
-                seen.try_recv().unwrap().event
-            );
-        }
-        let wire = Wire::transfer_completed();
-        let pieces = head(borrowed_addr, &wire.headers, "Transfer-Encoding: chunked");
-        assert_eq!(
-            send_raw(borrowed_addr, &pieces, &chunked(&wire.body, 100))
-                .await
-                .0,
-            204
-        );
-        assert!(matches!(
-            borrowed_seen.try_recv().unwrap(),
-            Event::CreditTransfer(CreditTransferEvent::Completed(_))
-        ));
-        // Every refusal, whether by the extractor or by the handler's
-        // parse, is the answer the `Delivery` extractor gives.
-        for (name, wire, status, reason) in bad_cases() {
-            assert_eq!(
-                send(borrowed_addr, &wire).await,
-                (status, reason.to_owned()),
-                "{name}"
-            );
-        }
-        assert_eq!(
-            borrowed_seen.try_recv().unwrap_err(),
-            tokio::sync::mpsc::error::TryRecvError::Empty,
-            "a bad delivery reached the channel"
         );
     });
 }
