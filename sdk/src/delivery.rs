@@ -10,6 +10,7 @@ use crate::contract::header;
 use crate::error::ReceiveError;
 use crate::form;
 use crate::headers::{Collected, ContentType, DeliveryId, HeaderSource, Slot};
+use crate::observe::{self, Step};
 use crate::types::Event;
 
 /// Everything about a delivery but its typed payload: what the headers say
@@ -102,7 +103,9 @@ impl Delivery {
 
     pub(crate) fn from_collected(collected: Collected, body: Bytes) -> Result<Self, ReceiveError> {
         let info = DeliveryInfo::from_collected(collected, body)?;
-        let event = Event::from_slice(&info.event_name, &info.payload)?;
+        let event = observe::step(Step::Parse, || {
+            Event::from_slice(&info.event_name, &info.payload)
+        })?;
         Ok(Self { info, event })
     }
 
@@ -156,7 +159,8 @@ impl DeliveryInfo {
     /// [`ReceiveError::MalformedJson`] or [`ReceiveError::UnexpectedShape`],
     /// as [`Receiver::receive`](crate::Receiver::receive) gives them.
     pub fn parse_borrowed(&self) -> Result<Event<crate::runtime::Text<'_>>, ReceiveError> {
-        Ok(Event::from_slice_borrowed(&self.event_name, &self.payload)?)
+        let parse = || Event::from_slice_borrowed(&self.event_name, &self.payload);
+        Ok(observe::step(Step::Parse, parse)?)
     }
 
     /// The checks of [`Delivery::from_verified`] before the typed parse.

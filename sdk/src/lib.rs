@@ -211,6 +211,8 @@
 //! | `axum` | no | the `axum` module: [`Delivery`], `DeliveryInfo`, `OnceDelivery` (exactly-once) and `Enqueued` (inbox) as axum 0.8 extractors that read the body under the size limit and within `BodyTimeout`, their rejections with the contract's statuses, and `WebhookState` |
 //! | `actix` | no | the `actix` module: the same extractors for actix-web 4 (`FromRequest` for [`Delivery`], `DeliveryInfo`, `OnceDelivery`, `Enqueued`) over `web::Data` app data, rejections as `ResponseError` with the same statuses and messages |
 //! | `tower` | no | the `tower` module: `WebhookLayer`, the whole receive (plain, exactly-once or inbox) in front of any tower service of `http` requests (hyper, `lambda_http`, tower stacks), answering refusals itself and handing the `Delivery` over in the request's extensions |
+//! | `tracing` | no | a `tracing` span per delivery (`icr_webhooks.delivery`: GUID, event, action, hook ID, body size, outcome code, status, time in verification, parse and store) and per inbox job attempt; refusals as events at levels to filter; never a secret, a signature or a body: see [`observe`] |
+//! | `metrics` | no | counters of deliveries by event and outcome, histograms of body size and of verification, parse and store time, the inbox's attempts, retries, dead and pending, on the `metrics` facade, with labels from a bounded set: see [`observe`] |
 #![cfg_attr(
     feature = "axum",
     doc = "\nWith `axum`, see [`axum`](crate::axum) for the extractors and the state \
@@ -236,6 +238,7 @@ pub mod actix;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 pub mod contract;
+pub mod observe;
 pub mod once;
 pub mod receive;
 pub mod router;

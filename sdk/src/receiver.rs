@@ -11,6 +11,7 @@ use crate::contract::header;
 use crate::delivery::{Delivery, DeliveryInfo};
 use crate::error::{ConfigError, ReceiveError};
 use crate::headers::{Collected, HeaderSource, Slot};
+use crate::observe::{self, Step};
 use crate::secret::{Secret, Signature};
 
 /// From this body size on, [`Receiver::receive_async`] hands the MAC and
@@ -123,7 +124,8 @@ impl Receiver {
             return Delivery::from_collected(collected, body);
         }
         let mac = self.spawn_mac(signature, &body);
-        let parsed = tokio::task::spawn_blocking(move || Delivery::from_collected(collected, body));
+        let parse = observe::carry(move || Delivery::from_collected(collected, body));
+        let parsed = tokio::task::spawn_blocking(parse);
         // The MAC's outcome first: a signature failure wins.
         finished(mac.await)?;
         finished(parsed.await)
@@ -184,7 +186,9 @@ impl Receiver {
         body: &Bytes,
     ) -> tokio::task::JoinHandle<Result<(), ReceiveError>> {
         let (receiver, body) = (self.clone(), body.clone());
-        tokio::task::spawn_blocking(move || receiver.check_signature(signature, &body))
+        tokio::task::spawn_blocking(observe::carry(move || {
+            receiver.check_signature(signature, &body)
+        }))
     }
 
     /// The first check (the size), then the headers, with the signature
@@ -271,8 +275,11 @@ impl Receiver {
         };
         // Every secret is tried, with no early exit, so the time taken does
         // not tell which one matched.
-        let matched = self.inner.secrets.iter().fold(false, |matched, secret| {
-            secret.verify(&signature, body) | matched
+        let matched = observe::step(Step::Verify, || {
+            let secrets = self.inner.secrets.iter();
+            secrets.fold(false, |matched, secret| {
+                secret.verify(&signature, body) | matched
+            })
         });
         if matched {
             Ok(())

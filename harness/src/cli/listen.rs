@@ -16,8 +16,10 @@ use icr_webhooks_harness::stores::{ListenStore, StoreSpec, parse_age};
 use crate::cli::{Failure, receiver, runtime, shutdown_signal};
 
 mod dev_loop;
+mod observe;
 
 use self::dev_loop::DevLoopArgs;
+use self::observe::ObserveArgs;
 
 // No doc comment: clap would show it in place of the subcommand's own `about`.
 #[derive(Debug, Args)]
@@ -89,6 +91,8 @@ pub(crate) struct ListenArgs {
     /// Where the inspector's "save as fixture" writes.
     #[arg(long, default_value = "fixtures", value_name = "DIR")]
     fixtures_dir: std::path::PathBuf,
+    #[command(flatten)]
+    observe: ObserveArgs,
 }
 
 fn parse_fraction(text: &str) -> Result<f64, String> {
@@ -140,6 +144,7 @@ pub(crate) fn run(args: ListenArgs) -> Result<u8, Failure> {
         forward_to,
         forward_secret,
         fixtures_dir,
+        observe,
     } = args;
     if ui_token.as_deref().is_some_and(str::is_empty) {
         return Err(anyhow::anyhow!("--ui-token must not be empty").into());
@@ -174,7 +179,9 @@ pub(crate) fn run(args: ListenArgs) -> Result<u8, Failure> {
         }),
         process_delay: std::time::Duration::from_secs_f64(process_delay),
     };
+    observe.install_logs()?;
     let runtime = runtime()?;
+    runtime.block_on(observe.serve_metrics())?;
     runtime.block_on(listen_forever(&addr, receiver, &store, &config, dev))?;
     Ok(0)
 }

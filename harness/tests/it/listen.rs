@@ -18,9 +18,11 @@ use icr_webhooks_harness::sender::{Fault, Outgoing, Sender, SenderConfig};
 const BIN: &str = env!("CARGO_BIN_EXE_icr-webhooks");
 
 /// A running `listen` and everything it prints, line by line.
-struct Listen {
+pub(crate) struct Listen {
     child: Child,
-    url: String,
+    pub(crate) url: String,
+    /// Where it serves its metrics, with `--metrics-addr`.
+    pub(crate) metrics: Option<String>,
     lines: mpsc::Receiver<(bool, String)>,
     readers: Vec<std::thread::JoinHandle<()>>,
     /// Its SQLite file, removed with it.
@@ -41,7 +43,7 @@ impl Drop for Listen {
 impl Listen {
     /// Starts `listen` with `args` on a free loopback port, on a SQLite
     /// store of its own unless `args` name one.
-    fn start(args: &[&str]) -> Self {
+    pub(crate) fn start(args: &[&str]) -> Self {
         let store = std::env::temp_dir().join(format!(
             "icr-listen-test-{}.sqlite",
             uuid::Uuid::new_v4().simple()
@@ -87,14 +89,24 @@ impl Listen {
         let mut listen = Self {
             child,
             url: String::new(),
+            metrics: None,
             lines,
             readers,
             store,
         };
-        let (_, banner) = listen
+        let (_, mut banner) = listen
             .lines
             .recv_timeout(Duration::from_secs(60))
             .expect("listen did not start");
+        // With `--metrics-addr`, where the metrics are comes first.
+        if let Some(url) = banner.strip_prefix("metrics on ") {
+            listen.metrics = Some(url.trim().to_owned());
+            banner = listen
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap()
+                .1;
+        }
         listen.url = banner
             .split_whitespace()
             .find(|word| word.starts_with("http://"))
@@ -106,7 +118,7 @@ impl Listen {
 
     /// Stops it as Ctrl-C does, and returns what it printed on stdout and on
     /// stderr.
-    fn stop(mut self) -> (String, String) {
+    pub(crate) fn stop(mut self) -> (String, String) {
         let status = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()

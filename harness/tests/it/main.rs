@@ -16,6 +16,7 @@ mod forward;
 mod history;
 mod inspector;
 mod listen;
+mod observe;
 mod replicas;
 mod samples;
 mod sender;

@@ -12,14 +12,17 @@
 //! recorded about a delivery (tracing, metrics) belongs here, once.
 
 mod body;
+mod observed;
 pub(crate) mod rejection;
 
 use http::StatusCode;
 
 use crate::BoxError;
 use crate::delivery::{Delivery, DeliveryInfo};
+use crate::observe;
 use crate::once::{Accepted, Claim, Claimed, DeliveryKey, ExactlyOnce, Inbox};
 use crate::receiver::Receiver;
+use observed::observed;
 use rejection::Answer;
 
 pub(crate) use body::Incoming;
@@ -43,8 +46,20 @@ where
     B: http_body::Body + Unpin,
     B::Error: Into<BoxError>,
 {
+    observed(incoming.headers, receive(receiver, incoming)).await
+}
+
+async fn receive<B>(
+    receiver: &Receiver,
+    incoming: Incoming<'_, B>,
+) -> Result<Delivery, DeliveryRejection>
+where
+    B: http_body::Body + Unpin,
+    B::Error: Into<BoxError>,
+{
     let headers = incoming.headers;
     let body = body::read_body(incoming, receiver).await?;
+    observe::body_read(body.len());
     Ok(receiver.receive_async(headers, body).await?)
 }
 
@@ -63,8 +78,12 @@ where
     B::Error: Into<BoxError>,
 {
     let headers = incoming.headers;
-    let body = body::read_body(incoming, receiver).await?;
-    Ok(receiver.receive_unparsed_async(headers, body).await?)
+    observed(headers, async move {
+        let body = body::read_body(incoming, receiver).await?;
+        observe::body_read(body.len());
+        Ok(receiver.receive_unparsed_async(headers, body).await?)
+    })
+    .await
 }
 
 /// [`receive_request`], then [`claim`] of its GUID in `once`.
@@ -80,8 +99,10 @@ where
     B: http_body::Body + Unpin,
     B::Error: Into<BoxError>,
 {
-    let delivery = receive_request(receiver, incoming).await?;
-    claim(once, delivery).await
+    observed(incoming.headers, async move {
+        claim(once, receive(receiver, incoming).await?).await
+    })
+    .await
 }
 
 /// Claims a verified delivery in `once`, waiting for a copy in progress in
@@ -118,9 +139,13 @@ where
     B::Error: Into<BoxError>,
 {
     let headers = incoming.headers;
-    let body = body::read_body(incoming, inbox.receiver()).await?;
-    let (info, accepted) = inbox.accept(headers, body).await?;
-    Ok(Enqueued(info, accepted))
+    observed(headers, async move {
+        let body = body::read_body(incoming, inbox.receiver()).await?;
+        observe::body_read(body.len());
+        let (info, accepted) = inbox.accept(headers, body).await?;
+        Ok(Enqueued(info, accepted))
+    })
+    .await
 }
 
 /// Exactly-once processing of one request: a verified delivery, either

@@ -16,6 +16,7 @@ use super::{
     StoreError, Token,
 };
 use crate::headers::DeliveryId;
+use crate::observe::{self, StoreOp};
 
 /// Exactly-once processing over a [`DeliveryStore`]: a [`Claim`] for a new
 /// delivery, and a way for a duplicate that arrives while the first copy is
@@ -148,7 +149,7 @@ impl ExactlyOnce {
             key,
             armed: true,
         };
-        match self.store.claim(key, self.lease).await? {
+        match observe::store(StoreOp::Claim, self.store.claim(key, self.lease)).await? {
             Claimed::New(lease) => {
                 pending.armed = false;
                 Ok(Claimed::New(Claim {
@@ -275,7 +276,8 @@ impl Claim {
     /// non-2xx); [`StoreError::Backend`] when the store failed (the claim is
     /// then given back).
     pub async fn complete(mut self) -> Result<(), StoreError> {
-        let result = self.store.complete(&self.key, self.lease.token).await;
+        let completing = self.store.complete(&self.key, self.lease.token);
+        let result = observe::store(StoreOp::Complete, completing).await;
         if result.is_ok() || matches!(result, Err(StoreError::Fenced)) {
             self.settle();
         }
@@ -298,7 +300,8 @@ impl Claim {
     /// [`StoreError::Backend`] when the store failed (the lease then runs
     /// out).
     pub async fn abort(mut self) -> Result<(), StoreError> {
-        let result = self.store.abort(&self.key, self.lease.token).await;
+        let aborting = self.store.abort(&self.key, self.lease.token);
+        let result = observe::store(StoreOp::Abort, aborting).await;
         self.settle();
         result
     }

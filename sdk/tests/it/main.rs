@@ -35,6 +35,14 @@ mod lambda;
 mod limits;
 #[cfg(all(feature = "axum", feature = "actix", feature = "tower"))]
 mod loopback;
+#[cfg(all(
+    feature = "axum",
+    feature = "actix",
+    feature = "tower",
+    feature = "tracing",
+    feature = "metrics"
+))]
+mod observe;
 mod properties;
 mod redaction;
 #[cfg(all(

@@ -26,6 +26,7 @@ use crate::contract::header;
 use crate::delivery::{Delivery, DeliveryInfo};
 use crate::error::ReceiveError;
 use crate::headers::{ContentType, HeaderSource};
+use crate::observe::{self, StoreOp};
 use crate::receiver::Receiver;
 
 pub use retry::RetryPolicy;
@@ -278,10 +279,7 @@ impl Inbox {
             body: info.body.clone(),
             received_at: self.inner.clock.now(),
         };
-        let accepted = self
-            .inner
-            .store
-            .accept(stored)
+        let accepted = observe::store(StoreOp::Accept, self.inner.store.accept(stored))
             .await
             .map_err(AcceptError::Store)?;
         if accepted == Accepted::Stored {

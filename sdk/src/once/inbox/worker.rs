@@ -10,7 +10,9 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::{Handler, Inbox, Job};
+use crate::contract::header;
 use crate::delivery::Delivery;
+use crate::observe::{self, JobObserved, JobOutcome, StoreOp};
 use crate::once::{ClaimedJob, StoreError, StoreFuture};
 
 impl Inbox {
@@ -28,9 +30,14 @@ impl Inbox {
         // Dropping `Workers` leaves the pool running: a closed channel is
         // then no longer watched (it would wake the loop at once, forever).
         let mut watching = true;
+        let mut gauges_read: Option<Instant> = None;
         loop {
             if *stopped.borrow() {
                 break;
+            }
+            if observe::GAUGES && gauges_read.is_none_or(|read| read.elapsed() >= GAUGES_EVERY) {
+                self.read_gauges().await;
+                gauges_read = Some(Instant::now());
             }
             while running.try_join_next().is_some() {}
             let mut free = slots.available_permits();
@@ -48,7 +55,8 @@ impl Inbox {
             let claimed = if free == 0 {
                 Ok(Vec::new())
             } else {
-                self.inner.store.claim_jobs(free, self.inner.lease).await
+                let claiming = self.inner.store.claim_jobs(free, self.inner.lease);
+                observe::store(StoreOp::ClaimJobs, claiming).await
             };
             let wait = match claimed {
                 Ok(jobs) if !jobs.is_empty() => {
@@ -92,11 +100,45 @@ impl Inbox {
         }
         // Shutting down: the jobs in flight finish and settle.
         while running.join_next().await.is_some() {}
+        if observe::GAUGES {
+            self.read_gauges().await;
+        }
+    }
+
+    /// Sets the inbox's gauges from the store's counts.
+    async fn read_gauges(&self) {
+        if let Ok(stats) = self.inner.store.stats().await {
+            observe::inbox_gauges(stats.pending, stats.dead);
+        }
+    }
+
+    /// Runs one attempt at a claimed job inside its span, and closes it.
+    async fn run_job(&self, claimed: ClaimedJob, handler: &dyn Handler) {
+        let event = claimed.delivery.headers.iter().find_map(|(name, value)| {
+            name.eq_ignore_ascii_case(header::EVENT)
+                .then_some(value.as_str())
+        });
+        let key = &claimed.delivery.key;
+        let observed = JobObserved::start(
+            key.id.as_str(),
+            event.unwrap_or_default(),
+            key.hook_id,
+            claimed.attempt,
+        );
+        let outcome = observed
+            .instrument(self.attempt(claimed, handler, &observed))
+            .await;
+        observed.finish(outcome);
     }
 
     /// Parses and processes one claimed job, renewing its lease while the
     /// handler runs, and settles it.
-    async fn run_job(&self, claimed: ClaimedJob, handler: &dyn Handler) {
+    async fn attempt(
+        &self,
+        claimed: ClaimedJob,
+        handler: &dyn Handler,
+        observed: &JobObserved,
+    ) -> JobOutcome {
         let ClaimedJob {
             delivery,
             lease,
@@ -111,10 +153,12 @@ impl Inbox {
                 // A stored delivery that no longer parses will not parse on
                 // a retry either: dead at once, kept for an operator.
                 let reason = format!("stored delivery does not parse: {error}");
-                let _ = store.fail(&key, lease.token, None, &reason).await;
-                return;
+                let failing = store.fail(&key, lease.token, None, &reason);
+                let _ = observe::store(StoreOp::Fail, failing).await;
+                return JobOutcome::Unparsable;
             }
         };
+        observed.action(&parsed.info.event_name, parsed.event.action());
         let completed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let job = Job {
             delivery: parsed,
@@ -153,27 +197,28 @@ impl Inbox {
             outcome = &mut work => outcome,
             never = &mut renewals => never,
         };
+        observed.handled();
         let held_until = *held_until
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match outcome {
             // Fenced: completed in the handler's own transaction, or taken
             // over; either way nothing more to write.
-            Ok(()) if completed.load(std::sync::atomic::Ordering::Acquire) => {}
+            Ok(()) if completed.load(std::sync::atomic::Ordering::Acquire) => JobOutcome::Done,
             Ok(()) => {
-                settle(held_until, || store.complete(&key, lease.token)).await;
+                let complete = || store.complete(&key, lease.token);
+                settle(held_until, StoreOp::Complete, complete).await;
+                JobOutcome::Done
             }
             Err(error) => {
-                let retry_at = self
-                    .inner
-                    .retry
-                    .delay_after(attempt)
-                    .map(|delay| self.inner.clock.now() + delay);
+                let delay = self.inner.retry.delay_after(attempt);
+                let retry_at = delay.map(|delay| self.inner.clock.now() + delay);
                 let reason = error_chain(error.as_ref());
-                settle(held_until, || {
+                settle(held_until, StoreOp::Fail, || {
                     store.fail(&key, lease.token, retry_at, &reason)
                 })
                 .await;
+                delay.map_or(JobOutcome::Dead, JobOutcome::Retry)
             }
         }
     }
@@ -184,10 +229,14 @@ impl Inbox {
 /// a passing database error would otherwise run the handler again once the
 /// lease ran out. Past the lease another worker may have taken the job
 /// over, and the write would be refused anyway.
-async fn settle<'a>(held_until: Instant, mut write: impl FnMut() -> StoreFuture<'a, ()>) {
+async fn settle<'a>(
+    held_until: Instant,
+    op: StoreOp,
+    mut write: impl FnMut() -> StoreFuture<'a, ()>,
+) {
     let mut pause = Duration::from_millis(50);
     loop {
-        match write().await {
+        match observe::store(op, write()).await {
             Ok(()) | Err(StoreError::Fenced) => return,
             Err(_) if Instant::now() + pause < held_until => {
                 tokio::time::sleep(pause).await;
@@ -197,6 +246,10 @@ async fn settle<'a>(held_until: Instant, mut write: impl FnMut() -> StoreFuture<
         }
     }
 }
+
+/// How often, at most, the dispatcher reads the store's counts for the
+/// inbox's gauges.
+const GAUGES_EVERY: Duration = Duration::from_secs(1);
 
 /// The pool started by [`Inbox::workers`].
 #[derive(Debug)]
