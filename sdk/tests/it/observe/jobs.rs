@@ -16,6 +16,11 @@ use super::capture::Captured;
 use super::recorder::Metrics;
 use super::server::{SECRET, guid, ping, runtime, transfer};
 
+/// A span's fields by name.
+type Fields = BTreeMap<String, String>;
+/// The events recorded in a span, with their levels.
+type Events = Vec<(Level, String)>;
+
 #[test]
 fn each_attempt_has_its_span_and_the_inbox_its_counts() {
     let captured = Captured::default();
@@ -67,12 +72,7 @@ fn each_attempt_has_its_span_and_the_inbox_its_counts() {
     });
     assert_eq!(attempts, [(guid(1), 1), (guid(2), 1), (guid(2), 2)]);
 
-    let mut jobs: Vec<(
-        String,
-        String,
-        BTreeMap<String, String>,
-        Vec<(Level, String)>,
-    )> = captured
+    let mut jobs: Vec<(String, String, Fields, Events)> = captured
         .named(JOB_SPAN)
         .into_iter()
         .map(|span| {
@@ -114,7 +114,7 @@ fn each_attempt_has_its_span_and_the_inbox_its_counts() {
         );
         fields
     };
-    let bodies: Vec<(BTreeMap<String, String>, Vec<(Level, String)>)> = jobs
+    let bodies: Vec<(Fields, Events)> = jobs
         .into_iter()
         .map(|(_, _, fields, events)| (fields, events))
         .collect();
