@@ -14,7 +14,9 @@
 //!
 //! `icr_webhooks.delivery` ([`DELIVERY_SPAN`], level `INFO`): one request,
 //! from the start of the body read to its answer, made by the framework
-//! integrations.
+//! integrations (the axum and actix-web extractors, the tower layer). When
+//! the handler or the inner service answers, the span ends as the delivery
+//! is handed to it, without a `status`.
 //!
 //! | field | value |
 //! | --- | --- |
@@ -35,6 +37,7 @@
 //! | `body_timeout`, `body_read` | 408, 400 | the body did not arrive in time, or the connection failed |
 //! | `in_progress` | 409 | exactly once: another request holds the delivery |
 //! | `store_unavailable` | 503 | the store failed |
+//! | `missing_state` | 500 | actix-web: the app data an extractor needs is missing |
 //! | `verified` | none: the handler's | a verified delivery handed to the handler |
 //! | `claimed` | none: the handler's | exactly once: a new delivery handed to the handler with its claim |
 //! | `duplicate` | 200 | processed (or accepted) already |

@@ -16,10 +16,9 @@ use super::capture::Captured;
 use super::recorder::Metrics;
 use super::server::{SECRET, guid, ping, runtime, transfer};
 
-/// A span's fields by name.
-type Fields = BTreeMap<String, String>;
-/// The events recorded in a span, with their levels.
-type Events = Vec<(Level, String)>;
+/// A job span's fields (timings left out) and its events' levels and
+/// messages.
+type JobRecord = (BTreeMap<String, String>, Vec<(Level, String)>);
 
 #[test]
 fn each_attempt_has_its_span_and_the_inbox_its_counts() {
@@ -72,7 +71,7 @@ fn each_attempt_has_its_span_and_the_inbox_its_counts() {
     });
     assert_eq!(attempts, [(guid(1), 1), (guid(2), 1), (guid(2), 2)]);
 
-    let mut jobs: Vec<(String, String, Fields, Events)> = captured
+    let mut jobs: Vec<(String, String, JobRecord)> = captured
         .named(JOB_SPAN)
         .into_iter()
         .map(|span| {
@@ -92,8 +91,7 @@ fn each_attempt_has_its_span_and_the_inbox_its_counts() {
             (
                 fields["delivery_id"].clone(),
                 fields["attempt"].clone(),
-                fields,
-                events,
+                (fields, events),
             )
         })
         .collect();
@@ -114,10 +112,7 @@ fn each_attempt_has_its_span_and_the_inbox_its_counts() {
         );
         fields
     };
-    let bodies: Vec<(Fields, Events)> = jobs
-        .into_iter()
-        .map(|(_, _, fields, events)| (fields, events))
-        .collect();
+    let bodies: Vec<JobRecord> = jobs.into_iter().map(|(_, _, job)| job).collect();
     assert_eq!(
         bodies,
         [
