@@ -70,6 +70,9 @@ pub(crate) struct ListenArgs {
     /// Where every request is kept: memory or sqlite:PATH [default: icr-webhooks-history.sqlite beside the --store file; memory with --store memory].
     #[arg(long, value_name = "HISTORY")]
     history: Option<HistorySpec>,
+    /// Keep no history (for load runs: the history analyzes each request); not with --ui or --forward-to.
+    #[arg(long, conflicts_with_all = ["history", "ui", "forward_to"])]
+    no_history: bool,
     /// Requests the history keeps at most (the oldest go first).
     #[arg(long, default_value_t = history::DEFAULT_MAX, value_name = "N")]
     history_max: u64,
@@ -137,6 +140,7 @@ pub(crate) fn run(args: ListenArgs) -> Result<u8, Failure> {
         retry_delay,
         process_delay,
         history,
+        no_history,
         history_max,
         history_max_age,
         ui,
@@ -151,7 +155,7 @@ pub(crate) fn run(args: ListenArgs) -> Result<u8, Failure> {
     }
     let receiver = receiver(&secrets)?;
     let dev = DevLoopArgs {
-        history: history.unwrap_or_else(|| HistorySpec::beside(&store)),
+        history: (!no_history).then(|| history.unwrap_or_else(|| HistorySpec::beside(&store))),
         retention: history::Retention {
             max: history_max,
             max_age: history_max_age,

@@ -2,6 +2,7 @@
 //! (statuses, reasons, verification, variants), retention by count drops
 //! the oldest, and the default file sits next to the store.
 
+use icr_webhooks_harness::history;
 use icr_webhooks_harness::sender::Fault;
 
 use super::devloop::{Dir, Listen, SECRET, ping, rows, send};
@@ -217,5 +218,33 @@ fn drift_without_a_history_says_so_and_exits_2() {
             "icr-webhooks: no history at {}: `icr-webhooks listen` writes one (see its --history)\n",
             missing.display()
         )
+    );
+}
+
+/// `--no-history` keeps nothing (no file beside the store), answers as
+/// before, and is refused beside the flags that need a history.
+#[test]
+fn no_history_keeps_nothing_and_refuses_the_inspector() {
+    let dir = Dir::new();
+    let listen = Listen::start(&dir, &["--no-history"]);
+    let attempts = send(&listen.webhook(), SECRET, &[ping("one"), ping("two")]);
+    let statuses: Vec<Option<u16>> = attempts.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [Some(200), Some(200)]);
+    let stderr = listen.stop();
+    assert!(
+        stderr.contains("history off (--no-history): requests are not kept"),
+        "{stderr}"
+    );
+    assert!(!dir.path(history::DEFAULT_FILE).exists());
+
+    let refused = std::process::Command::new(super::devloop::BIN)
+        .args(["listen", "--secret", SECRET, "--no-history", "--ui"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("'--no-history' cannot be used with '--ui'"),
+        "{message}"
     );
 }

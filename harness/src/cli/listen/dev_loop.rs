@@ -15,7 +15,8 @@ use tokio::sync::watch;
 
 /// The flags of the development loop.
 pub(super) struct DevLoopArgs {
-    pub(super) history: HistorySpec,
+    /// `None` with `--no-history`.
+    pub(super) history: Option<HistorySpec>,
     pub(super) retention: Retention,
     pub(super) ui: bool,
     pub(super) ui_token: Option<String>,
@@ -29,8 +30,8 @@ pub(super) struct DevLoopArgs {
 /// The loop once started, to hand to the listener and to finish.
 pub(super) struct Started {
     pub(super) dev: DevLoop,
-    history: History,
-    writer: Writer,
+    /// The history and its writer, unless `--no-history`.
+    history: Option<(History, Writer)>,
 }
 
 impl DevLoopArgs {
@@ -53,11 +54,22 @@ impl DevLoopArgs {
         receiver: Receiver,
         stopped: watch::Receiver<bool>,
     ) -> anyhow::Result<Started> {
-        let (history, recorder, writer) = History::open(&self.history, self.retention, receiver)
-            .with_context(|| format!("opening the history {}", self.history))?;
+        let Some(spec) = self.history else {
+            tell!("history off (--no-history): requests are not kept");
+            return Ok(Started {
+                dev: DevLoop {
+                    history: None,
+                    forward: None,
+                    inspector: None,
+                },
+                history: None,
+            });
+        };
+        let (history, recorder, writer) = History::open(&spec, self.retention, receiver)
+            .with_context(|| format!("opening the history {spec}"))?;
         tell!(
             "history {} (at most {} requests, none older than {} s)",
-            self.history,
+            spec,
             self.retention.max,
             self.retention.max_age.as_secs()
         );
@@ -100,8 +112,7 @@ impl DevLoopArgs {
                 forward,
                 inspector,
             },
-            history,
-            writer,
+            history: Some((history, writer)),
         })
     }
 }
@@ -109,12 +120,11 @@ impl DevLoopArgs {
 impl Started {
     /// Once the server has stopped: writes what is queued for the history.
     pub(super) async fn finish(self) {
-        let Self {
-            dev,
-            history,
-            writer,
-        } = self;
+        let Self { dev, history } = self;
         drop(dev);
+        let Some((history, writer)) = history else {
+            return;
+        };
         writer.finish().await;
         if history.dropped() > 0 {
             tell!(
