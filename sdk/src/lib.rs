@@ -19,7 +19,10 @@
 //! | [`types`] | the generated payload types, [`Event`] and one variant per event and action, the string type they are generic over, [`types::IntoOwned`] |
 //! | [`router`] | a [`router::Router`] of async handlers by event and action |
 //! | [`once`] | processing each delivery once: the stores (memory, SQLite, PostgreSQL), [`once::ExactlyOnce`] (process, then answer) and [`once::Inbox`] (accept, then process) |
-//! | `axum` (feature `axum`) | the extractors, their rejections and the router state they need |
+//! | `axum`, `actix` (features) | the extractors for axum 0.8 and actix-web 4, their rejections and the state they need |
+//! | `tower` (feature) | `WebhookLayer`: the whole receive in front of any tower service (hyper, `lambda_http`) |
+//! | [`observe`] | what the `tracing` and `metrics` features record: span fields, levels, metric names |
+//! | [`drift`] | what a payload holds that the types do not know, by path, and a tally over deliveries |
 //! | [`contract`] | the contract's facts: header names, the 25 MiB limit, ICR's 10 s wait, the three-day redelivery window, [`contract::EventKey`] |
 //!
 //! The crates whose types appear in the API are re-exported: [`http`],
@@ -238,6 +241,7 @@ pub mod actix;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 pub mod contract;
+pub mod drift;
 pub mod observe;
 pub mod once;
 pub mod receive;
@@ -248,7 +252,6 @@ pub mod tower;
 pub mod types;
 
 mod delivery;
-pub mod drift;
 mod error;
 mod form;
 #[cfg(any(feature = "axum", feature = "tower", feature = "actix"))]
