@@ -100,9 +100,11 @@ where
     }
     // Past the deadline the reading future, and the body with all that
     // was read, is dropped.
-    tokio::time::timeout(timeout, read_limited(body, receiver, declared, drain))
+    let read = tokio::time::timeout(timeout, read_limited(body, receiver, declared, drain))
         .await
-        .map_err(|_| DeliveryRejection::BodyTimeout { after: timeout })?
+        .map_err(|_| DeliveryRejection::BodyTimeout { after: timeout })??;
+    crate::observe::body_read(read.len());
+    Ok(read)
 }
 
 /// The `Content-Length` a request declares, when it is a number.

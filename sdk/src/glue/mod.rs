@@ -19,7 +19,6 @@ use http::StatusCode;
 
 use crate::BoxError;
 use crate::delivery::{Delivery, DeliveryInfo};
-use crate::observe;
 use crate::once::{Accepted, Claim, Claimed, DeliveryKey, ExactlyOnce, Inbox};
 use crate::receiver::Receiver;
 use observed::observed;
@@ -59,7 +58,6 @@ where
 {
     let headers = incoming.headers;
     let body = body::read_body(incoming, receiver).await?;
-    observe::body_read(body.len());
     Ok(receiver.receive_async(headers, body).await?)
 }
 
@@ -80,7 +78,6 @@ where
     let headers = incoming.headers;
     observed(headers, async move {
         let body = body::read_body(incoming, receiver).await?;
-        observe::body_read(body.len());
         Ok(receiver.receive_unparsed_async(headers, body).await?)
     })
     .await
@@ -141,7 +138,6 @@ where
     let headers = incoming.headers;
     observed(headers, async move {
         let body = body::read_body(incoming, inbox.receiver()).await?;
-        observe::body_read(body.len());
         let (info, accepted) = inbox.accept(headers, body).await?;
         Ok(Enqueued(info, accepted))
     })

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use crate::loopback::{read_response, runtime, send};
+use crate::loopback::{read_response, runtime, send, write_chunked};
 #[cfg(target_os = "linux")]
 use crate::loopback::{run_alone_in_child, status_kib};
 use crate::server::{Framework, Options, drain, start};
@@ -307,30 +307,10 @@ fn refuse_1_gib_and_measure(framework: Framework) {
 
         let wire = Wire::transfer_completed();
         let stream = TcpStream::connect(addr).await.unwrap();
-        let (mut read, mut write) = stream.into_split();
+        let (mut read, write) = stream.into_split();
         let head = open_head(addr, &wire, Framing::Chunked);
-        let writer = tokio::spawn(async move {
-            // A generator: the same 256 KiB, over and over, 1 GiB in all.
-            let piece = vec![b' '; PIECE];
-            let size_line = format!("{PIECE:x}\r\n");
-            let mut sent: u64 = 0;
-            if write.write_all(&head).await.is_err() {
-                return sent;
-            }
-            while sent < TOTAL {
-                let written = async {
-                    write.write_all(size_line.as_bytes()).await?;
-                    write.write_all(&piece).await?;
-                    write.write_all(b"\r\n").await
-                };
-                if written.await.is_err() {
-                    return sent;
-                }
-                sent += PIECE as u64;
-            }
-            let _ = write.write_all(b"0\r\n\r\n").await;
-            sent
-        });
+        // the same 256 KiB, over and over, 1 GiB in all.
+        let writer = tokio::spawn(write_chunked(write, head, PIECE, TOTAL));
         let (status, reason) = read_response(&mut read).await;
         let answered = started.elapsed();
         let sent = writer.await.unwrap();

@@ -380,30 +380,10 @@ fn refuse_100_mib_and_measure() {
 
         let wire = Wire::ping();
         let stream = TcpStream::connect(addr).await.unwrap();
-        let (read, mut write) = stream.into_split();
+        let (read, write) = stream.into_split();
         let head = head(addr, &wire.headers, "Transfer-Encoding: chunked");
-        let writer = tokio::spawn(async move {
-            // A generator: the same 64 KiB of spaces, over and over.
-            let piece = vec![b' '; PIECE];
-            let size_line = format!("{PIECE:x}\r\n");
-            let mut sent: u64 = 0;
-            if write.write_all(&head).await.is_err() {
-                return sent;
-            }
-            while sent < TOTAL {
-                let written = async {
-                    write.write_all(size_line.as_bytes()).await?;
-                    write.write_all(&piece).await?;
-                    write.write_all(b"\r\n").await
-                };
-                if written.await.is_err() {
-                    return sent;
-                }
-                sent += PIECE as u64;
-            }
-            let _ = write.write_all(b"0\r\n\r\n").await;
-            sent
-        });
+        // the same 64 KiB of spaces, over and over.
+        let writer = tokio::spawn(write_chunked(write, head, PIECE, TOTAL));
         let (status, reason) = read_response(read).await;
         let sent = writer.await.unwrap();
 
@@ -429,4 +409,34 @@ fn refuse_100_mib_and_measure() {
             tokio::sync::mpsc::error::TryRecvError::Empty
         );
     });
+}
+
+/// Writes `head`, then a chunked body of `total` bytes in chunks of
+/// `piece` spaces (one buffer, written over and over), then the last
+/// chunk; stops at the first failed write. Gives the body bytes written.
+pub(crate) async fn write_chunked(
+    mut write: tokio::net::tcp::OwnedWriteHalf,
+    head: Vec<u8>,
+    piece: usize,
+    total: u64,
+) -> u64 {
+    let chunk = vec![b' '; piece];
+    let size_line = format!("{piece:x}\r\n");
+    let mut sent: u64 = 0;
+    if write.write_all(&head).await.is_err() {
+        return sent;
+    }
+    while sent < total {
+        let written = async {
+            write.write_all(size_line.as_bytes()).await?;
+            write.write_all(&chunk).await?;
+            write.write_all(b"\r\n").await
+        };
+        if written.await.is_err() {
+            return sent;
+        }
+        sent += piece as u64;
+    }
+    let _ = write.write_all(b"0\r\n\r\n").await;
+    sent
 }
