@@ -293,6 +293,30 @@ mod tests {
     }
 
     #[test]
+    fn a_delivery_id_is_lowered_into_a_buffer_as_the_parse_lowers_it() {
+        use crate::headers::{DELIVERY_ID_LEN, lower_case_id};
+        let mut out = [0; DELIVERY_ID_LEN];
+        let upper = "9B2E4C1A-0F3D-4E5B-8A7C-6D1E2F3A4B5C";
+        assert_eq!(
+            lower_case_id(upper, &mut out),
+            Some("9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c")
+        );
+        assert_eq!(
+            upper.parse::<DeliveryId>().map(|id| id.as_str().to_owned()),
+            Ok("9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5c".to_owned())
+        );
+        // 36 bytes, the last two one character.
+        assert_eq!(
+            lower_case_id("9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4bé", &mut out),
+            None
+        );
+        assert_eq!(
+            lower_case_id("9b2e4c1a-0f3d-4e5b-8a7c-6d1e2f3a4b5", &mut out),
+            None
+        );
+    }
+
+    #[test]
     fn delivery_ids_borrow_as_str() {
         let mut seen = std::collections::HashSet::new();
         seen.insert(

@@ -94,18 +94,32 @@ impl FromStr for DeliveryId {
     /// # Errors
     /// [`DeliveryIdError`] for anything else.
     fn from_str(text: &str) -> Result<Self, DeliveryIdError> {
-        let bytes = text.as_bytes();
-        let well_formed = bytes.len() == 36
-            && bytes.iter().enumerate().all(|(at, byte)| match at {
-                8 | 13 | 18 | 23 => *byte == b'-',
-                _ => byte.is_ascii_hexdigit(),
-            });
-        if well_formed {
-            Ok(Self(text.to_ascii_lowercase()))
-        } else {
-            Err(DeliveryIdError)
-        }
+        let mut id = [0; DELIVERY_ID_LEN];
+        lower_case_id(text, &mut id)
+            .map(|id| Self(id.to_owned()))
+            .ok_or(DeliveryIdError)
     }
+}
+
+/// The length of a hyphenated UUID.
+pub(crate) const DELIVERY_ID_LEN: usize = 36;
+
+/// `text` in lower case, written in `out`, when it is a hyphenated UUID
+/// (8-4-4-4-12 hex digits) in either case: a [`DeliveryId`]'s text,
+/// without a `String` for it.
+pub(crate) fn lower_case_id<'a>(text: &str, out: &'a mut [u8; DELIVERY_ID_LEN]) -> Option<&'a str> {
+    let bytes: &[u8; DELIVERY_ID_LEN] = text.as_bytes().try_into().ok()?;
+    for (at, (byte, lower)) in bytes.iter().zip(out.iter_mut()).enumerate() {
+        let fits = match at {
+            8 | 13 | 18 | 23 => *byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        };
+        if !fits {
+            return None;
+        }
+        *lower = byte.to_ascii_lowercase();
+    }
+    std::str::from_utf8(out).ok()
 }
 
 /// A delivery ID that is not a hyphenated UUID; a receiver answers it with

@@ -5,14 +5,21 @@
 
 use std::future::Future;
 
-#[cfg(any(feature = "tracing", feature = "metrics"))]
-use crate::contract::header;
 #[cfg(feature = "tracing")]
-use crate::headers::DeliveryId;
-use crate::headers::HeaderSource;
+use crate::headers::{DELIVERY_ID_LEN, lower_case_id};
 
 #[cfg(any(feature = "tracing", feature = "metrics"))]
 use super::labels;
+
+/// [`header::EVENT`](crate::contract::header::EVENT), as `http` names it.
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+static EVENT: http::HeaderName = http::HeaderName::from_static("x-icr-event");
+/// [`header::DELIVERY`](crate::contract::header::DELIVERY).
+#[cfg(feature = "tracing")]
+static DELIVERY: http::HeaderName = http::HeaderName::from_static("x-icr-delivery");
+/// [`header::HOOK_ID`](crate::contract::header::HOOK_ID).
+#[cfg(feature = "tracing")]
+static HOOK_ID: http::HeaderName = http::HeaderName::from_static("x-icr-hook-id");
 
 /// What the SDK saw of one delivery; closed with [`finish`](Self::finish)
 /// once its answer is known, or as `cancelled` when dropped before (the
@@ -20,9 +27,7 @@ use super::labels;
 #[must_use]
 pub(crate) struct Observed {
     #[cfg(feature = "tracing")]
-    span: tracing::Span,
-    #[cfg(feature = "tracing")]
-    marks: std::sync::Arc<super::span::Marks>,
+    traced: super::span::Traced,
     #[cfg(feature = "metrics")]
     event: &'static str,
     #[cfg(any(feature = "tracing", feature = "metrics"))]
@@ -34,31 +39,27 @@ impl Observed {
     /// cannot carry a secret or a payload value is taken from them, before
     /// any check: the GUID when it is a UUID, the event name when the
     /// catalogue has it (else `unknown`), the hook ID when it is a number.
+    /// Each is looked up by its name (the first, if a header is repeated:
+    /// such a delivery is refused), not found by a walk over all headers.
     #[inline]
-    pub(crate) fn start<H: HeaderSource + ?Sized>(headers: &H) -> Self {
+    pub(crate) fn start(headers: &http::HeaderMap) -> Self {
         #[cfg(any(feature = "tracing", feature = "metrics"))]
         {
-            let mut event = None;
-            #[cfg(feature = "tracing")]
-            let (mut id, mut hook) = (None::<DeliveryId>, None::<u64>);
-            headers.visit_headers(&mut |name, value| {
-                let text = std::str::from_utf8(value).map(str::trim).unwrap_or("");
-                if name.eq_ignore_ascii_case(header::EVENT) {
-                    event = Some(labels::event(text));
-                }
-                #[cfg(feature = "tracing")]
-                if name.eq_ignore_ascii_case(header::DELIVERY) {
-                    id = text.parse().ok();
-                } else if name.eq_ignore_ascii_case(header::HOOK_ID) {
-                    hook = text.parse().ok();
-                }
-            });
-            let event = event.unwrap_or(labels::UNKNOWN);
+            let text = |name: &http::HeaderName| {
+                headers
+                    .get(name)
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::trim)
+            };
+            let event = text(&EVENT).map_or(labels::UNKNOWN, labels::event);
             Self {
                 #[cfg(feature = "tracing")]
-                span: super::span::delivery(id.as_ref().map(DeliveryId::as_str), event, hook),
-                #[cfg(feature = "tracing")]
-                marks: std::sync::Arc::default(),
+                traced: {
+                    let mut id = [0; DELIVERY_ID_LEN];
+                    let id = text(&DELIVERY).and_then(|text| lower_case_id(text, &mut id));
+                    let hook = text(&HOOK_ID).and_then(|hook| hook.parse::<u64>().ok());
+                    super::span::Traced::new(super::span::delivery(id, event, hook))
+                },
                 #[cfg(feature = "metrics")]
                 event,
                 open: true,
@@ -75,7 +76,7 @@ impl Observed {
     #[cfg(feature = "tracing")]
     #[inline]
     pub(crate) fn instrument<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
-        super::span::instrument(&self.span, &self.marks, future)
+        self.traced.instrument(future)
     }
 
     /// `future`, as it is (no span without the `tracing` feature).
@@ -90,8 +91,8 @@ impl Observed {
     #[inline]
     pub(crate) fn action(&self, event: &str, action: Option<&str>) {
         #[cfg(feature = "tracing")]
-        if let Some(action) = labels::action(event, action) {
-            let _ = self.marks.action.set(action);
+        if let (Some(marks), Some(action)) = (self.traced.marks(), labels::action(event, action)) {
+            let _ = marks.action.set(action);
         }
         let _ = (event, action);
     }
@@ -112,14 +113,9 @@ impl Observed {
         {
             self.open = false;
             #[cfg(feature = "tracing")]
-            super::span::answered(&self.span, &self.marks, outcome, status);
+            super::span::answered(&self.traced, outcome, status);
             #[cfg(feature = "metrics")]
-            metrics::counter!(
-                "icr_webhooks_deliveries_total",
-                "event" => self.event,
-                "outcome" => outcome,
-            )
-            .increment(1);
+            count(self.event, outcome);
         }
         let _ = (outcome, status);
     }
@@ -131,5 +127,63 @@ impl Drop for Observed {
         if self.open {
             self.close(super::CANCELLED, None);
         }
+    }
+}
+
+#[cfg(all(test, feature = "tracing"))]
+mod tests {
+    use super::*;
+    use crate::contract::header;
+
+    #[test]
+    fn the_header_names_looked_up_are_the_contracts() {
+        for (looked_up, contract) in [
+            (&EVENT, header::EVENT),
+            (&DELIVERY, header::DELIVERY),
+            (&HOOK_ID, header::HOOK_ID),
+        ] {
+            assert_eq!(
+                looked_up,
+                &http::HeaderName::from_bytes(contract.as_bytes()).unwrap()
+            );
+        }
+    }
+}
+
+/// Counts a delivery of `event` ended as `outcome`, by a key this thread
+/// built once for the pair: the label set is bounded (the catalogue's
+/// events and `unknown`, times the outcome codes), and a key built on each
+/// call would allocate its labels and hash them again.
+#[cfg(feature = "metrics")]
+fn count(event: &'static str, outcome: &'static str) {
+    type Keys = std::collections::HashMap<(&'static str, &'static str), metrics::Key>;
+    thread_local! {
+        static KEYS: std::cell::RefCell<Keys> = std::cell::RefCell::default();
+    }
+    static METADATA: metrics::Metadata<'static> =
+        metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+    let key = |(event, outcome): (&'static str, &'static str)| {
+        metrics::Key::from_parts(
+            "icr_webhooks_deliveries_total",
+            vec![
+                metrics::Label::from_static_parts("event", event),
+                metrics::Label::from_static_parts("outcome", outcome),
+            ],
+        )
+    };
+    let increment = |key: &metrics::Key| {
+        metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA)).increment(1);
+    };
+    let counted = KEYS.try_with(|keys| {
+        let mut keys = keys.try_borrow_mut().ok()?;
+        increment(
+            keys.entry((event, outcome))
+                .or_insert_with_key(|pair| key(*pair)),
+        );
+        Some(())
+    });
+    if !matches!(counted, Ok(Some(()))) {
+        // The thread is ending, or a recorder counted while counting.
+        increment(&key((event, outcome)));
     }
 }

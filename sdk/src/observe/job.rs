@@ -34,9 +34,7 @@ impl JobOutcome {
 #[must_use]
 pub(crate) struct JobObserved {
     #[cfg(feature = "tracing")]
-    span: tracing::Span,
-    #[cfg(feature = "tracing")]
-    marks: std::sync::Arc<super::span::Marks>,
+    traced: super::span::Traced,
     #[cfg(feature = "tracing")]
     started: std::time::Instant,
 }
@@ -53,8 +51,12 @@ impl JobObserved {
         {
             let event = super::labels::event(event_name);
             Self {
-                span: super::span::job(delivery_id, event, hook_id, attempt),
-                marks: std::sync::Arc::default(),
+                traced: super::span::Traced::new(super::span::job(
+                    delivery_id,
+                    event,
+                    hook_id,
+                    attempt,
+                )),
                 started: std::time::Instant::now(),
             }
         }
@@ -69,7 +71,7 @@ impl JobObserved {
     #[cfg(feature = "tracing")]
     #[inline]
     pub(crate) fn instrument<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
-        super::span::instrument(&self.span, &self.marks, future)
+        self.traced.instrument(future)
     }
 
     /// `future`, as it is (no span without the `tracing` feature).
@@ -83,8 +85,10 @@ impl JobObserved {
     #[inline]
     pub(crate) fn action(&self, event: &str, action: Option<&str>) {
         #[cfg(feature = "tracing")]
-        if let Some(action) = super::labels::action(event, action) {
-            let _ = self.marks.action.set(action);
+        if let (Some(marks), Some(action)) =
+            (self.traced.marks(), super::labels::action(event, action))
+        {
+            let _ = marks.action.set(action);
         }
         let _ = (event, action);
     }
@@ -93,9 +97,11 @@ impl JobObserved {
     #[inline]
     pub(crate) fn handled(&self) {
         #[cfg(feature = "tracing")]
-        self.marks
-            .handler_us
-            .set(super::span::micros(self.started.elapsed()));
+        if let Some(marks) = self.traced.marks() {
+            marks
+                .handler_us
+                .set(super::span::micros(self.started.elapsed()));
+        }
     }
 
     /// The attempt is settled as `outcome`.
@@ -117,7 +123,7 @@ impl JobObserved {
                 JobOutcome::Retry(delay) => Some(delay),
                 _ => None,
             };
-            super::span::settled(&self.span, &self.marks, outcome.as_str(), retry_in);
+            super::span::settled(&self.traced, outcome.as_str(), retry_in);
         }
         let _ = outcome;
     }

@@ -46,30 +46,51 @@ pub(super) struct Marks {
 }
 
 tokio::task_local! {
-    /// The marks of the delivery or job whose future is running.
-    static MARKS: Arc<Marks>;
+    /// The marks of the delivery or job whose future is running, if a
+    /// subscriber takes its span.
+    static MARKS: Option<Arc<Marks>>;
 }
 
-/// `future`, inside `span`, with `marks` as the marks of its steps.
-pub(super) fn instrument<F: Future>(
-    span: &tracing::Span,
-    marks: &Arc<Marks>,
-    future: F,
-) -> impl Future<Output = F::Output> {
-    MARKS.scope(
-        Arc::clone(marks),
-        tracing::Instrument::instrument(future, span.clone()),
-    )
+/// A delivery's or job's span and, when a subscriber takes it, the marks
+/// its steps leave (none to allocate and fill for a span nobody records).
+#[derive(Debug)]
+pub(super) struct Traced {
+    pub(super) span: tracing::Span,
+    marks: Option<Arc<Marks>>,
+}
+
+impl Traced {
+    pub(super) fn new(span: tracing::Span) -> Self {
+        let marks = (!span.is_disabled()).then(Arc::default);
+        Self { span, marks }
+    }
+
+    /// The marks, `None` when no subscriber takes the span.
+    pub(super) fn marks(&self) -> Option<&Marks> {
+        self.marks.as_deref()
+    }
+
+    /// `future`, inside the span, with the marks as those of its steps.
+    pub(super) fn instrument<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+        MARKS.scope(
+            self.marks.clone(),
+            tracing::Instrument::instrument(future, self.span.clone()),
+        )
+    }
 }
 
 /// Leaves `value` in the current delivery's or job's marks, if any.
 pub(super) fn mark(pick: fn(&Marks) -> &Mark, value: u64) {
-    let _ = MARKS.try_with(|marks| pick(marks).set(value));
+    let _ = MARKS.try_with(|marks| {
+        if let Some(marks) = marks {
+            pick(marks).set(value);
+        }
+    });
 }
 
 /// `f`, to run on another thread, with the marks current here.
 pub(super) fn carry<T>(f: impl FnOnce() -> T) -> impl FnOnce() -> T {
-    let marks = MARKS.try_with(Arc::clone).ok();
+    let marks = MARKS.try_with(Clone::clone).ok();
     let span = tracing::Span::current();
     move || {
         let f = || span.in_scope(f);
@@ -105,15 +126,10 @@ pub(super) fn delivery(id: Option<&str>, event: &'static str, hook: Option<u64>)
 /// Closes a delivery span: its late fields in one recording, then the
 /// event at the level of its status: 401 `WARN`, 5xx `ERROR`, any other
 /// 4xx `INFO`, an answer given (or left to the handler) `DEBUG`.
-pub(super) fn answered(
-    span: &tracing::Span,
-    marks: &Marks,
-    outcome: &'static str,
-    status: Option<u16>,
-) {
-    if span.is_disabled() {
+pub(super) fn answered(traced: &Traced, outcome: &'static str, status: Option<u16>) {
+    let (span, Some(marks)) = (&traced.span, traced.marks()) else {
         return;
-    }
+    };
     tracing::record_all!(
         span,
         action = marks.action.get().copied(),
@@ -162,15 +178,10 @@ pub(super) fn job(delivery_id: &str, event: &str, hook_id: u64, attempt: u32) ->
 
 /// Closes a job span: its late fields in one recording, then its event: a
 /// retry `WARN`, a dead delivery `ERROR`, a job done `DEBUG`.
-pub(super) fn settled(
-    span: &tracing::Span,
-    marks: &Marks,
-    outcome: &'static str,
-    retry_in: Option<Duration>,
-) {
-    if span.is_disabled() {
+pub(super) fn settled(traced: &Traced, outcome: &'static str, retry_in: Option<Duration>) {
+    let (span, Some(marks)) = (&traced.span, traced.marks()) else {
         return;
-    }
+    };
     let retry_in_ms = retry_in.map(|delay| micros(delay) / 1000);
     tracing::record_all!(
         span,

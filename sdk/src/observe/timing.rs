@@ -31,15 +31,19 @@ pub(crate) enum StoreOp {
 }
 
 impl StoreOp {
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The op's histogram, by a key built once (literal labels) rather
+    /// than on each call.
+    #[cfg(feature = "metrics")]
+    fn histogram(self) -> metrics::Histogram {
         match self {
-            Self::Claim => "claim",
-            Self::Complete => "complete",
-            Self::Abort => "abort",
-            Self::Accept => "accept",
-            Self::ClaimJobs => "claim_jobs",
-            Self::Fail => "fail",
+            Self::Claim => metrics::histogram!("icr_webhooks_store_seconds", "op" => "claim"),
+            Self::Complete => metrics::histogram!("icr_webhooks_store_seconds", "op" => "complete"),
+            Self::Abort => metrics::histogram!("icr_webhooks_store_seconds", "op" => "abort"),
+            Self::Accept => metrics::histogram!("icr_webhooks_store_seconds", "op" => "accept"),
+            Self::ClaimJobs => {
+                metrics::histogram!("icr_webhooks_store_seconds", "op" => "claim_jobs")
+            }
+            Self::Fail => metrics::histogram!("icr_webhooks_store_seconds", "op" => "fail"),
         }
     }
 }
@@ -102,8 +106,7 @@ pub(crate) async fn store<T>(op: StoreOp, call: impl Future<Output = T>) -> T {
         let elapsed = start.elapsed();
         let _ = op;
         #[cfg(feature = "metrics")]
-        metrics::histogram!("icr_webhooks_store_seconds", "op" => op.as_str())
-            .record(elapsed.as_secs_f64());
+        op.histogram().record(elapsed.as_secs_f64());
         #[cfg(feature = "tracing")]
         super::span::mark(|marks| &marks.store_us, super::span::micros(elapsed));
         out

@@ -15,6 +15,8 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
+use super::json_fields::AppendedJsonFields;
+
 /// The observability flags.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ObserveArgs {
@@ -35,6 +37,10 @@ enum LogFormat {
     // Text for people, on several lines.
     Pretty,
 }
+
+/// How often the histograms' samples are drained between scrapes (the
+/// exporter's own default, for its HTTP listener).
+const UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The buckets of the latency histograms, in seconds: 10 µs to 2.5 s.
 const SECONDS: [f64; 12] = [
@@ -69,7 +75,11 @@ impl ObserveArgs {
             .with_ansi(std::io::stderr().is_terminal());
         let registry = tracing_subscriber::registry().with(filter);
         match format {
-            LogFormat::Json => registry.with(fmt.json()).try_init(),
+            // The span fields as `JsonFields` writes them, without its
+            // parse and rewrite of them all on each record.
+            LogFormat::Json => registry
+                .with(fmt.json().fmt_fields(AppendedJsonFields))
+                .try_init(),
             LogFormat::Pretty => registry.with(fmt.pretty()).try_init(),
         }
         .context("installing the log subscriber")
@@ -94,6 +104,18 @@ impl ObserveArgs {
             .await
             .with_context(|| format!("binding {addr} for the metrics"))?;
         let local = listener.local_addr().context("reading the bound address")?;
+        // The recorder keeps each histogram's samples until they are
+        // drained into its buckets: drained on each scrape, and every few
+        // seconds between, so that memory stays bounded when nobody scrapes.
+        let upkeep = handle.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(UPKEEP);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                upkeep.run_upkeep();
+            }
+        });
         let app = axum::Router::new().route(
             "/metrics",
             get(move || {
