@@ -43,32 +43,39 @@ impl<'writer> FormatFields<'writer> for AppendedJsonFields {
         current: &'writer mut FormattedFields<Self>,
         fields: &Record<'_>,
     ) -> fmt::Result {
-        entries(
-            |entries| fields.record(entries),
-            |added| {
-                if added.is_empty() {
-                    return Ok(());
-                }
-                let open = current.fields.strip_suffix('}').unwrap_or("{").len();
-                current.fields.truncate(open);
-                if current.fields.len() > 1 {
-                    current.fields.push(',');
-                } else {
-                    // Nothing formatted yet, or not an object: a new one.
-                    current.fields.clear();
-                    current.fields.push('{');
-                }
-                current.fields.push_str(added);
-                current.fields.push('}');
-                Ok(())
-            },
-        )
+        // The entries go straight into the object's own bytes, before its
+        // closing brace.
+        let mut json = std::mem::take(&mut current.fields).into_bytes();
+        // Room for the SDK's late fields at once, not grown push by push.
+        json.reserve(ROOM);
+        if json.last() == Some(&b'}') {
+            json.pop();
+        } else {
+            // Nothing formatted yet, or not an object: a new one.
+            json.clear();
+            json.push(b'{');
+        }
+        let mut entries = Entries {
+            count: usize::from(json.len() > 1),
+            json: &mut json,
+            failed: false,
+        };
+        fields.record(&mut entries);
+        let failed = entries.failed;
+        json.push(b'}');
+        // Only whole UTF-8 strings and ASCII were written.
+        current.fields = String::from_utf8(json)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+        if failed { Err(fmt::Error) } else { Ok(()) }
     }
 }
 
+/// Room for the entries of a span of the SDK's, without growing.
+const ROOM: usize = 256;
+
 thread_local! {
     /// The buffer the entries are written in, kept from span to span.
-    static BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(256));
+    static BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(ROOM));
 }
 
 /// Writes the entries `record` visits, then hands their text to `write`.
@@ -142,6 +149,7 @@ impl Entries<'_> {
 
     fn string(&mut self, text: &str) {
         if needs_no_escape(text) {
+            self.json.reserve(text.len() + 2);
             self.json.push(b'"');
             self.json.extend_from_slice(text.as_bytes());
             self.json.push(b'"');
@@ -155,8 +163,10 @@ impl Entries<'_> {
 /// Whether serde_json writes `text` as it is between quotes: it escapes
 /// only the quote, the backslash and the control characters below U+0020.
 fn needs_no_escape(text: &str) -> bool {
-    text.bytes()
-        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
+    // Every byte looked at (no early exit), which the compiler vectorizes.
+    text.bytes().fold(true, |plain, byte| {
+        plain & (byte >= 0x20) & (byte != b'"') & (byte != b'\\')
+    })
 }
 
 impl Visit for Entries<'_> {
