@@ -4,18 +4,22 @@
 # (`--metrics-addr`, the Prometheus recorder) against the same binary with
 # both off (no subscriber, no recorder installed), fed by the harness
 # sender (the 4 KiB credit_transfer, 64 in flight) on this machine's cores.
-# The two take turns, ROUNDS times, the order swapped every round; each
-# run starts a fresh server (`--store memory`), warms it up, times COUNT
-# deliveries and stops it. The report gives deliveries/s of each, per round
-# and their median (min..max), and the ratio on / off per round with its
-# median and min..max; and the server's CPU per delivery over the timed
-# load (from /proc), the steadier figure on a busy machine. After each run
-# with metrics on, a scrape checks that every delivery was counted.
+# Both servers (`--store memory --no-history`) run for the whole
+# measurement, side by side; after a warm-up of each, they take turns,
+# ROUNDS times, the order swapped every round, each turn COUNT deliveries.
+# Side by side in one run, the two of a round are measured a fraction of
+# a second apart, in the same state of a shared machine, and both in a
+# steady state (a server started per run measured its first seconds too).
+# The report gives deliveries/s of each, per round and their median
+# (min..max), the ratio on / off per round with its median and min..max,
+# and the server's CPU per delivery over each turn (from /proc). At the
+# end a scrape checks that the metrics counted every delivery sent to the
+# server with them on.
 #
 #   bench/compare-observability.sh
-#   ROUNDS=7 COUNT=40000 bench/compare-observability.sh
+#   ROUNDS=41 COUNT=10000 bench/compare-observability.sh
 #
-# Settings (environment): ROUNDS (5), COUNT (20000), WARMUP (2000),
+# Settings (environment): ROUNDS (31), COUNT (5000), WARMUP (3000),
 # CONCURRENCY (64), HISTORY (--no-history), SECRET, PAYLOAD, CARGO_TARGET_DIR.
 # Needs cargo, python3 and Linux. Only loopback is used.
 
@@ -23,9 +27,9 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROUNDS=${ROUNDS:-5}
-COUNT=${COUNT:-20000}
-WARMUP=${WARMUP:-2000}
+ROUNDS=${ROUNDS:-31}
+COUNT=${COUNT:-5000}
+WARMUP=${WARMUP:-3000}
 CONCURRENCY=${CONCURRENCY:-64}
 # `--no-history` by default: listen's history analyzes every request (and
 # skips some when its writer falls behind), work that is not the SDK's and
@@ -45,21 +49,22 @@ results=$WORK/results.txt
 : >"$results"
 out=$WORK/load.out
 
-TCK=$(getconf CLK_TCK)
-
-# CPU clock ticks (all threads) of process $1.
-cpu_ticks() {
-    local stat fields
-    read -r stat <"/proc/$1/stat"
-    stat=${stat##*) }
-    read -r -a fields <<<"$stat"
-    echo $((fields[11] + fields[12]))
+# Nanoseconds on a CPU of the threads of process $1 alive now (from each
+# one's schedstat: finer than the clock ticks of /proc/PID/stat, which a
+# turn of a fraction of a second holds only tens of).
+cpu_ns() {
+    local total=0 task used
+    for task in /proc/"$1"/task/*/schedstat; do
+        read -r used _ <"$task" 2>/dev/null || continue
+        total=$((total + used))
+    done
+    echo "$total"
 }
 
-# Sends $1 deliveries to the server started last; THROUGHPUT is what the
-# sender measured. Every one must be answered 2xx.
+# Sends $1 deliveries to $2; THROUGHPUT is what the sender measured.
+# Every one must be answered 2xx.
 load() {
-    "$harness" send --url "$SERVER_URL" --secret "$SECRET" --event credit_transfer \
+    "$harness" send --url "$2" --secret "$SECRET" --event credit_transfer \
         --payload "$PAYLOAD" --count "$1" --concurrency "$CONCURRENCY" >"$out" 2>&1 ||
         die "not every delivery was answered 2xx: $(cat "$out")"
     THROUGHPUT=$(sed -n 's/.*throughput \([0-9.]*\).*/\1/p' "$out" | head -n 1)
@@ -75,37 +80,36 @@ text = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
 print(sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith("icr_webhooks_deliveries_total{")))' "$url"
 }
 
-run() {
-    local mode=$1
-    case $mode in
-        off) start_server off "$harness" listen --addr 127.0.0.1:0 --store memory $HISTORY --secret "$SECRET" ;;
-        on) RUST_LOG=info start_server on "$harness" listen --addr 127.0.0.1:0 --store memory $HISTORY \
-            --secret "$SECRET" --log-format json --metrics-addr 127.0.0.1:0 ;;
-    esac
-    load "$WARMUP"
-    local ticks0
-    ticks0=$(cpu_ticks "$SERVER_PID")
-    load "$COUNT"
-    CPU_US=$(python3 -c "print(round(($(cpu_ticks "$SERVER_PID") - $ticks0) / $TCK * 1e6 / $COUNT, 1))")
-    if [[ $mode == on ]]; then
-        local counted
-        counted=$(scraped on)
-        [[ ${counted%.*} == $((WARMUP + COUNT)) ]] ||
-            die "the metrics counted $counted deliveries, not $((WARMUP + COUNT))"
-    fi
-    stop_server
-    # listen's history analyzes each request unless its writer falls behind
-    # (then it counts those it skipped): work that varies from run to run.
-    local skipped
-    skipped=$(sed -n 's/^history: \([0-9]*\) requests not recorded.*/\1/p' "$WORK/$mode.log" | tail -n 1)
+start_server off "$harness" listen --addr 127.0.0.1:0 --store memory $HISTORY --secret "$SECRET"
+declare -A URL PID
+URL[off]=$SERVER_URL PID[off]=$SERVER_PID
+RUST_LOG=info start_server on "$harness" listen --addr 127.0.0.1:0 --store memory $HISTORY \
+    --secret "$SECRET" --log-format json --metrics-addr 127.0.0.1:0
+URL[on]=$SERVER_URL PID[on]=$SERVER_PID
+
+# One turn: $COUNT deliveries to the server $1, with its CPU per delivery.
+turn() {
+    local mode=$1 ns0
+    ns0=$(cpu_ns "${PID[$mode]}")
+    load "$COUNT" "${URL[$mode]}"
+    CPU_US=$(python3 -c "print(round(($(cpu_ns "${PID[$mode]}") - $ns0) / 1e3 / $COUNT, 1))")
     printf '%s %s %s %s\n' "$round" "$mode" "$THROUGHPUT" "$CPU_US" >>"$results"
-    log "  round $round/$ROUNDS $mode: $THROUGHPUT deliveries/s, server CPU $CPU_US µs/delivery, history skipped ${skipped:-0}"
+    log "  round $round/$ROUNDS $mode: $THROUGHPUT deliveries/s, server CPU $CPU_US µs/delivery"
 }
 
-log "$ROUNDS rounds; $COUNT deliveries per run after $WARMUP of warm-up, $CONCURRENCY in flight; $(basename "$PAYLOAD"); $(nproc) cores"
+log "$ROUNDS rounds of $COUNT deliveries to each, after $WARMUP of warm-up each, $CONCURRENCY in flight; $(basename "$PAYLOAD"); $(nproc) cores"
+load "$WARMUP" "${URL[off]}"
+load "$WARMUP" "${URL[on]}"
 for ((round = 1; round <= ROUNDS; round++)); do
-    if ((round % 2)); then run off && run on; else run on && run off; fi
+    if ((round % 2)); then turn off && turn on; else turn on && turn off; fi
 done
+counted=$(scraped on)
+[[ ${counted%.*} == $((WARMUP + ROUNDS * COUNT)) ]] ||
+    die "the metrics counted $counted deliveries, not $((WARMUP + ROUNDS * COUNT))"
+# listen's stderr with the logs on: nothing but its own lines at `info`
+# when every delivery is good.
+logged=$(grep -c '^{' "$WORK/on.log" || true)
+[[ $logged == 0 ]] || die "listen logged $logged JSON lines for good deliveries"
 
 python3 - "$results" <<'PY'
 import statistics, sys

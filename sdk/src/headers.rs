@@ -104,20 +104,34 @@ impl FromStr for DeliveryId {
 /// The length of a hyphenated UUID.
 pub(crate) const DELIVERY_ID_LEN: usize = 36;
 
+/// Where a hyphenated UUID has its hyphens (8-4-4-4-12).
+const HYPHENS: [bool; DELIVERY_ID_LEN] = {
+    let mut hyphens = [false; DELIVERY_ID_LEN];
+    hyphens[8] = true;
+    hyphens[13] = true;
+    hyphens[18] = true;
+    hyphens[23] = true;
+    hyphens
+};
+
 /// `text` in lower case, written in `out`, when it is a hyphenated UUID
 /// (8-4-4-4-12 hex digits) in either case: a [`DeliveryId`]'s text,
 /// without a `String` for it.
 pub(crate) fn lower_case_id<'a>(text: &str, out: &'a mut [u8; DELIVERY_ID_LEN]) -> Option<&'a str> {
     let bytes: &[u8; DELIVERY_ID_LEN] = text.as_bytes().try_into().ok()?;
-    for (at, (byte, lower)) in bytes.iter().zip(out.iter_mut()).enumerate() {
-        let fits = match at {
-            8 | 13 | 18 | 23 => *byte == b'-',
-            _ => byte.is_ascii_hexdigit(),
+    // Every byte checked against the shape (no early exit, which the
+    // compiler turns into a few wide operations), then lowered.
+    let mut fits = true;
+    for ((byte, hyphen), lower) in bytes.iter().zip(HYPHENS).zip(out.iter_mut()) {
+        fits &= if hyphen {
+            *byte == b'-'
+        } else {
+            byte.is_ascii_hexdigit()
         };
-        if !fits {
-            return None;
-        }
         *lower = byte.to_ascii_lowercase();
+    }
+    if !fits {
+        return None;
     }
     std::str::from_utf8(out).ok()
 }

@@ -16,7 +16,7 @@ use icr_webhooks_harness::stores::{ListenStore, StoreSpec, parse_age};
 use crate::cli::{Failure, receiver, runtime, shutdown_signal};
 
 mod dev_loop;
-mod json_fields;
+mod json_log;
 mod observe;
 
 use self::dev_loop::DevLoopArgs;

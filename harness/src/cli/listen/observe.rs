@@ -15,7 +15,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use super::json_fields::AppendedJsonFields;
+use super::json_log::JsonLog;
 
 /// The observability flags.
 #[derive(Debug, Clone, Args)]
@@ -75,11 +75,9 @@ impl ObserveArgs {
             .with_ansi(std::io::stderr().is_terminal());
         let registry = tracing_subscriber::registry().with(filter);
         match format {
-            // The span fields as `JsonFields` writes them, without its
-            // parse and rewrite of them all on each record.
-            LogFormat::Json => registry
-                .with(fmt.json().fmt_fields(AppendedJsonFields))
-                .try_init(),
+            // The lines of tracing-subscriber's JSON formatter, with span
+            // fields written only when an event shows them.
+            LogFormat::Json => registry.with(JsonLog::new(std::io::stderr)).try_init(),
             LogFormat::Pretty => registry.with(fmt.pretty()).try_init(),
         }
         .context("installing the log subscriber")
