@@ -130,26 +130,6 @@ impl Drop for Observed {
     }
 }
 
-#[cfg(all(test, feature = "tracing"))]
-mod tests {
-    use super::*;
-    use crate::contract::header;
-
-    #[test]
-    fn the_header_names_looked_up_are_the_contracts() {
-        for (looked_up, contract) in [
-            (&EVENT, header::EVENT),
-            (&DELIVERY, header::DELIVERY),
-            (&HOOK_ID, header::HOOK_ID),
-        ] {
-            assert_eq!(
-                looked_up,
-                &http::HeaderName::from_bytes(contract.as_bytes()).unwrap()
-            );
-        }
-    }
-}
-
 /// Counts a delivery of `event` ended as `outcome`, by a key this thread
 /// built once for the pair: the label set is bounded (the catalogue's
 /// events and `unknown`, times the outcome codes), and a key built on each
@@ -185,5 +165,25 @@ fn count(event: &'static str, outcome: &'static str) {
     if !matches!(counted, Ok(Some(()))) {
         // The thread is ending, or a recorder counted while counting.
         increment(&key((event, outcome)));
+    }
+}
+
+#[cfg(all(test, feature = "tracing"))]
+mod tests {
+    use super::*;
+    use crate::contract::header;
+
+    #[test]
+    fn the_header_names_looked_up_are_the_contracts() {
+        for (looked_up, contract) in [
+            (&EVENT, header::EVENT),
+            (&DELIVERY, header::DELIVERY),
+            (&HOOK_ID, header::HOOK_ID),
+        ] {
+            assert_eq!(
+                looked_up,
+                &http::HeaderName::from_bytes(contract.as_bytes()).unwrap()
+            );
+        }
     }
 }

@@ -81,6 +81,24 @@
 //!
 //! The workers read the two gauges from the store when they start, at
 //! most once a second while they claim jobs, and when they shut down.
+//!
+//! # Cost
+//!
+//! Measured on `icr-webhooks listen` (`bench/README.md`): with tracing at
+//! `info` into a JSON log and a Prometheus recorder, a delivery costs about
+//! 9,400 instructions more than with neither, 2.5 to 2.8 µs of CPU, and the
+//! deliveries a server takes at full load are 0.95 to 0.98 of those without.
+//! The delivery span is opened with what the headers say and completed with
+//! one record when it closes, so a subscriber formats its late fields once.
+//! Without a subscriber or a recorder the calls find nothing to do, and
+//! without the features nothing is compiled in.
+//!
+//! One subscriber setting weighs more than all of that:
+//! `tracing_subscriber::fmt().json()` formats span fields with `JsonFields`,
+//! which parses a span's JSON back and writes it all again on each record,
+//! about 20,000 instructions for the delivery span. Its text formats append
+//! instead. `listen --log-format json` writes the same lines through a layer
+//! of its own that keeps span fields as values until an event shows them.
 
 // The delivery span is opened by the framework integrations.
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
