@@ -43,17 +43,22 @@ send() {
 
 # Counts one mode; appends "MODE Ir L1 LL" per delivery to $WORK/counts.
 count() {
-    local mode=$1 flags=()
-    [[ $mode == on ]] && flags=(--log-format json --metrics-addr 127.0.0.1:0)
+    local mode=$1 flags=(--addr 127.0.0.1:0 --store memory --no-history --secret "$SECRET")
+    [[ $mode == on ]] && flags+=(--log-format json --metrics-addr 127.0.0.1:0)
     RUST_LOG=info start_server "$mode" valgrind --tool=callgrind --cache-sim=yes \
-        --callgrind-out-file="$WORK/callgrind.$mode" \
-        "$harness" listen --addr 127.0.0.1:0 --store memory --no-history --secret "$SECRET" "${flags[@]}"
+        --callgrind-out-file="$WORK/callgrind.$mode" "$harness" listen "${flags[@]}"
     send "$WARMUP"
-    callgrind_control -z "$SERVER_PID" >/dev/null 2>&1
+    callgrind_control -z "$SERVER_PID" >"$WORK/control.out" 2>&1 ||
+        die "callgrind_control -z: $(cat "$WORK/control.out")"
     send "$COUNT"
-    callgrind_control -d "$SERVER_PID" >/dev/null 2>&1
+    callgrind_control -d "$SERVER_PID" >"$WORK/control.out" 2>&1 ||
+        die "callgrind_control -d: $(cat "$WORK/control.out")"
     stop_server
-    callgrind_annotate "$WORK/callgrind.$mode.1" 2>/dev/null | grep -m1 'PROGRAM TOTALS' |
+    [[ -s $WORK/callgrind.$mode.1 ]] || die "callgrind wrote no dump for $mode"
+    callgrind_annotate "$WORK/callgrind.$mode.1" >"$WORK/annotate.$mode" 2>&1 ||
+        die "callgrind_annotate: $(head -n 5 "$WORK/annotate.$mode")"
+    grep -q 'PROGRAM TOTALS' "$WORK/annotate.$mode" || die "no totals in callgrind's dump for $mode"
+    grep -m1 'PROGRAM TOTALS' "$WORK/annotate.$mode" |
         python3 -c 'import sys
 mode, count = sys.argv[1], int(sys.argv[2])
 cells = [int(c.replace(",", "")) for c in sys.stdin.read().split() if c.replace(",", "").isdigit()]

@@ -55,7 +55,9 @@ out=$WORK/load.out
 cpu_ns() {
     local total=0 task used
     for task in /proc/"$1"/task/*/schedstat; do
-        read -r used _ <"$task" 2>/dev/null || continue
+        # A thread that ended meanwhile: gone from this sample, and its
+        # time with it (tokio keeps its threads for the whole run).
+        { read -r used _ <"$task"; } 2>/dev/null || continue
         total=$((total + used))
     done
     echo "$total"
@@ -101,7 +103,14 @@ log "$ROUNDS rounds of $COUNT deliveries to each, after $WARMUP of warm-up each,
 load "$WARMUP" "${URL[off]}"
 load "$WARMUP" "${URL[on]}"
 for ((round = 1; round <= ROUNDS; round++)); do
-    if ((round % 2)); then turn off && turn on; else turn on && turn off; fi
+    # Not `turn off && turn on`: `set -e` does not apply left of `&&`.
+    if ((round % 2)); then
+        turn off
+        turn on
+    else
+        turn on
+        turn off
+    fi
 done
 counted=$(scraped on)
 [[ ${counted%.*} == $((WARMUP + ROUNDS * COUNT)) ]] ||

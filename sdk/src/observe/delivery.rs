@@ -39,25 +39,21 @@ impl Observed {
     /// cannot carry a secret or a payload value is taken from them, before
     /// any check: the GUID when it is a UUID, the event name when the
     /// catalogue has it (else `unknown`), the hook ID when it is a number.
-    /// Each is looked up by its name (the first, if a header is repeated:
-    /// such a delivery is refused), not found by a walk over all headers.
+    /// Each is read as the receiver reads it: one value (an empty GUID or
+    /// event name does not count), else none; looked up by its name, not
+    /// found by a walk over all headers.
     #[inline]
     pub(crate) fn start(headers: &http::HeaderMap) -> Self {
         #[cfg(any(feature = "tracing", feature = "metrics"))]
         {
-            let text = |name: &http::HeaderName| {
-                headers
-                    .get(name)
-                    .and_then(|value| value.to_str().ok())
-                    .map(str::trim)
-            };
-            let event = text(&EVENT).map_or(labels::UNKNOWN, labels::event);
+            let single = |name, skip_empty| single(headers, name, skip_empty);
+            let event = single(&EVENT, true).map_or(labels::UNKNOWN, labels::event);
             Self {
                 #[cfg(feature = "tracing")]
                 traced: {
                     let mut id = [0; DELIVERY_ID_LEN];
-                    let id = text(&DELIVERY).and_then(|text| lower_case_id(text, &mut id));
-                    let hook = text(&HOOK_ID).and_then(|hook| hook.parse::<u64>().ok());
+                    let id = single(&DELIVERY, true).and_then(|text| lower_case_id(text, &mut id));
+                    let hook = single(&HOOK_ID, false).and_then(|hook| hook.parse::<u64>().ok());
                     super::span::Traced::new(super::span::delivery(id, event, hook))
                 },
                 #[cfg(feature = "metrics")]
@@ -130,6 +126,24 @@ impl Drop for Observed {
     }
 }
 
+/// The one value of header `name`, trimmed (`None` when it is not UTF-8),
+/// as the receiver reads it: empty values skipped when `skip_empty`, none
+/// when there are more.
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+fn single<'h>(
+    headers: &'h http::HeaderMap,
+    name: &http::HeaderName,
+    skip_empty: bool,
+) -> Option<&'h str> {
+    let mut values = headers
+        .get_all(name)
+        .iter()
+        .map(|value| std::str::from_utf8(value.as_bytes()).ok().map(str::trim))
+        .filter(|value| !(skip_empty && *value == Some("")));
+    let first = values.next().flatten();
+    first.filter(|_| values.next().is_none())
+}
+
 /// Counts a delivery of `event` ended as `outcome`, by a key this thread
 /// built once for the pair: the label set is bounded (the catalogue's
 /// events and `unknown`, times the outcome codes), and a key built on each
@@ -172,6 +186,34 @@ fn count(event: &'static str, outcome: &'static str) {
 mod tests {
     use super::*;
     use crate::contract::header;
+
+    #[test]
+    fn a_header_is_read_as_the_receiver_reads_it() {
+        /// The values of the header, whether empty ones are skipped, and
+        /// what is read.
+        type Case = (&'static [&'static [u8]], bool, Option<&'static str>);
+        let cases: [Case; 8] = [
+            (&[], true, None),
+            (&[b" ping "], true, Some("ping")),
+            (&[b"", b"ping"], true, Some("ping")),
+            (&[b"", b"ping"], false, None),
+            (&[b"  "], false, Some("")),
+            (&[b"ping", b"ping"], true, None),
+            (&[b"\xff"], true, None),
+            (&[b"7", b""], true, Some("7")),
+        ];
+        for (values, skip_empty, expected) in cases {
+            let mut headers = http::HeaderMap::new();
+            for value in values {
+                headers.append(&EVENT, http::HeaderValue::from_bytes(value).unwrap());
+            }
+            assert_eq!(
+                single(&headers, &EVENT, skip_empty),
+                expected,
+                "{values:?} {skip_empty}"
+            );
+        }
+    }
 
     #[test]
     fn the_header_names_looked_up_are_the_contracts() {

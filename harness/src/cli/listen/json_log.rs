@@ -9,6 +9,12 @@
 //! SDK's delivery spans (every delivery answered 2xx at `info`) close with
 //! no event to show them in: that writing was four fifths of what tracing
 //! cost a load run (`bench/README.md`).
+//!
+//! Besides the explicit parent's scope, two things differ from
+//! tracing-subscriber's lines, neither of which the SDK's spans meet: a
+//! span's fields keep the order they were first recorded in (there they
+//! are sorted by name), and a field given as bytes is a string of hex
+//! digits (there an array of numbers).
 
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
@@ -195,10 +201,14 @@ impl Values {
     /// Room for the SDK's spans without growing.
     const ENTRIES: usize = 12;
     const TEXT: usize = 128;
+    /// The text's length past which replaced strings are dropped from it.
+    const COMPACT_AT: usize = 4 * Self::TEXT;
 
     fn set(&mut self, field: &Field, value: Value) {
         let name = field.name();
-        // As tracing-subscriber's JSON: a raw identifier without its `r#`.
+        // tracing's macros name a raw identifier's field without its `r#`;
+        // a field named by hand with one loses it, as in tracing-subscriber's
+        // JSON for a value given by `Debug`.
         let name = name.strip_prefix("r#").unwrap_or(name);
         // Names of one span are one callsite's: the same text, at the same
         // address, when recorded again.
@@ -224,6 +234,35 @@ impl Values {
         }
         let value = Value::Text(start..self.text.len());
         self.set(field, value);
+        if self.text.len() > Self::COMPACT_AT {
+            self.compact();
+        }
+    }
+
+    /// The text again with only the strings still set, when those replaced
+    /// take more room than they do: a span recorded over and over keeps a
+    /// bounded buffer.
+    fn compact(&mut self) {
+        let live: usize = self
+            .entries
+            .iter()
+            .map(|(_, value)| match value {
+                Value::Text(range) => range.len(),
+                _ => 0,
+            })
+            .sum();
+        if self.text.len() - live <= live {
+            return;
+        }
+        let mut text = String::with_capacity(live.max(Self::TEXT));
+        for (_, value) in &mut self.entries {
+            if let Value::Text(range) = value {
+                let start = text.len();
+                text.push_str(self.text.get(range.clone()).unwrap_or(""));
+                *range = start..text.len();
+            }
+        }
+        self.text = text;
     }
 }
 
@@ -288,9 +327,13 @@ mod tests {
     }
 
     impl Lines {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+
         fn parsed(&self) -> Vec<serde_json::Value> {
-            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-            text.lines()
+            self.text()
+                .lines()
                 .map(|line| serde_json::from_str(line).unwrap())
                 .collect()
         }
@@ -341,6 +384,18 @@ mod tests {
                     .with_writer(theirs.clone()),
             ),
             scenario,
+        );
+        // A field recorded again is written once, with its last value
+        // (the lines parse into maps, which would hide a second one).
+        let first_line = ours.text().lines().next().unwrap().to_owned();
+        assert_eq!(
+            (
+                first_line.matches("\"outcome\":").count(),
+                first_line.matches("\"outcome\":\"claimed\"").count()
+            ),
+            // The event's own, and the delivery span's in `spans`.
+            (2, 0),
+            "{first_line}"
         );
         let (mut ours, mut theirs) = (ours.parsed(), theirs.parsed());
         assert_eq!(ours.len(), 3);
@@ -398,8 +453,40 @@ mod tests {
             serde_json::json!({
                 "level": "INFO",
                 "fields": {"message": "outside any span", "answered": false},
-                "target": concat!(module_path!()),
+                "target": module_path!(),
             })
+        );
+    }
+
+    /// A span whose string field is recorded over and over: its text stays
+    /// bounded.
+    fn recorded_over_and_over() {
+        let span = tracing::info_span!("long", status = tracing::field::Empty, step = 0_u64);
+        for step in 0..1_000_u64 {
+            tracing::record_all!(span, status = format!("{step:0>100}").as_str(), step = step);
+        }
+        let kept = tracing::dispatcher::get_default(|dispatch| {
+            let registry = dispatch
+                .downcast_ref::<tracing_subscriber::Registry>()
+                .unwrap();
+            let data = registry.span(&span.id().unwrap()).unwrap();
+            let extensions = data.extensions();
+            extensions.get::<Values>().unwrap().text.len()
+        });
+        assert!(kept <= Values::COMPACT_AT + 100, "{kept}");
+        span.in_scope(|| tracing::info!("done"));
+    }
+
+    #[test]
+    fn a_span_recorded_over_and_over_keeps_a_bounded_buffer_and_its_last_values() {
+        let lines = Lines::default();
+        tracing::subscriber::with_default(
+            tracing_subscriber::registry().with(JsonLog::new(lines.clone())),
+            recorded_over_and_over,
+        );
+        assert_eq!(
+            lines.parsed()[0]["span"],
+            serde_json::json!({"name": "long", "status": format!("{:0>100}", 999), "step": 999})
         );
     }
 }

@@ -38,9 +38,12 @@ enum LogFormat {
     Pretty,
 }
 
-/// How often the histograms' samples are drained between scrapes (the
-/// exporter's own default, for its HTTP listener).
-const UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often the histograms' samples are drained between scrapes. The
+/// recorder holds each sample until then (8 bytes, five histograms a
+/// delivery): at 30,000 deliveries/s the exporter's own default of 5 s
+/// held 6 MB, freed and taken again at each drain; a second holds about
+/// one, and the drain is as cheap either way.
+const UPKEEP: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The buckets of the latency histograms, in seconds: 10 µs to 2.5 s.
 const SECONDS: [f64; 12] = [
