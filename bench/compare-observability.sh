@@ -20,7 +20,8 @@
 #   ROUNDS=41 COUNT=10000 bench/compare-observability.sh
 #
 # Settings (environment): ROUNDS (31), COUNT (5000), WARMUP (3000),
-# CONCURRENCY (64), HISTORY (--no-history), SECRET, PAYLOAD, CARGO_TARGET_DIR.
+# CONCURRENCY (64), ON_LOG (info), HISTORY (--no-history), SECRET, PAYLOAD,
+# CARGO_TARGET_DIR.
 # Needs cargo, python3 and Linux. Only loopback is used.
 
 set -euo pipefail
@@ -31,6 +32,9 @@ ROUNDS=${ROUNDS:-31}
 COUNT=${COUNT:-5000}
 WARMUP=${WARMUP:-3000}
 CONCURRENCY=${CONCURRENCY:-64}
+# RUST_LOG of the server with observability on: `info` is the target's
+# setting; `warn` leaves the delivery span unrecorded (metrics still on).
+ON_LOG=${ON_LOG:-info}
 # `--no-history` by default: listen's history analyzes every request (and
 # skips some when its writer falls behind), work that is not the SDK's and
 # varies from run to run. HISTORY= measures with the history on.
@@ -85,7 +89,7 @@ print(sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(
 start_server off "$harness" listen --addr 127.0.0.1:0 --store memory $HISTORY --secret "$SECRET"
 declare -A URL PID
 URL[off]=$SERVER_URL PID[off]=$SERVER_PID
-RUST_LOG=info start_server on "$harness" listen --addr 127.0.0.1:0 --store memory $HISTORY \
+RUST_LOG=$ON_LOG start_server on "$harness" listen --addr 127.0.0.1:0 --store memory $HISTORY \
     --secret "$SECRET" --log-format json --metrics-addr 127.0.0.1:0
 URL[on]=$SERVER_URL PID[on]=$SERVER_PID
 
