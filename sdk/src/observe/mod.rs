@@ -86,7 +86,7 @@
 //!
 //! Measured on `icr-webhooks listen` (`bench/README.md`): with tracing at
 //! `info` into a JSON log and a Prometheus recorder, a delivery costs about
-//! 10,300 instructions more than with neither, 2.7 to 4.3 µs of CPU (8 to
+//! 9,300 instructions more than with neither, 2.7 to 4.6 µs of CPU (8 to
 //! 11 % of a receive), and a server at full load takes about 0.92 of the
 //! deliveries it takes without.
 //! The delivery span is opened with what the headers say and completed with

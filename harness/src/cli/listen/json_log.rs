@@ -12,7 +12,7 @@
 //!
 //! Besides the explicit parent's scope, two things differ from
 //! tracing-subscriber's lines, neither of which the SDK's spans meet: a
-//! span's fields keep the order they were first recorded in (there they
+//! span's fields keep the order they are declared in (there they
 //! are sorted by name), and a field given as bytes is a string of hex
 //! digits (there an array of numbers).
 
@@ -49,7 +49,7 @@ where
 {
     fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut values = Values::default();
+        let mut values = Values::for_fields(attributes.metadata().fields().len());
         attributes.record(&mut values);
         span.extensions_mut().insert(values);
     }
@@ -66,7 +66,7 @@ where
         let mut timestamp = String::new();
         // The clock as tracing-subscriber's formatter writes it.
         let _ = SystemTime.format_time(&mut Writer::new(&mut timestamp));
-        let mut fields = Values::default();
+        let mut fields = Values::for_fields(event.metadata().fields().len());
         event.record(&mut fields);
         let current = event
             .parent()
@@ -158,7 +158,7 @@ impl Serialize for Object<'_> {
     fn serialize<T: Serializer>(&self, serializer: T) -> Result<T::Ok, T::Error> {
         let mut object = serializer.serialize_map(None)?;
         if let Some(values) = self.values {
-            for (name, value) in &values.entries {
+            for (name, value) in values.slots.iter().flatten() {
                 object.serialize_key(name)?;
                 match value {
                     Value::U64(number) => object.serialize_value(number)?,
@@ -178,12 +178,13 @@ impl Serialize for Object<'_> {
     }
 }
 
-/// Fields as recorded, in the order first seen: a field recorded again
-/// keeps its place and takes the new value. The text of every string is
-/// in one buffer.
-#[derive(Debug, Default)]
+/// Fields as recorded, each at its index in its span's or event's
+/// callsite (the order they are declared in): a field recorded again takes
+/// the new value in its place, found without a search. The text of every
+/// string is in one buffer.
+#[derive(Debug)]
 struct Values {
-    entries: Vec<(&'static str, Value)>,
+    slots: Vec<Option<(&'static str, Value)>>,
     text: String,
 }
 
@@ -198,8 +199,15 @@ enum Value {
 }
 
 impl Values {
-    /// Room for the SDK's spans without growing.
-    const ENTRIES: usize = 12;
+    /// Room for a callsite's `count` fields.
+    fn for_fields(count: usize) -> Self {
+        Self {
+            slots: vec![None; count],
+            text: String::new(),
+        }
+    }
+
+    /// Room for the SDK's spans' text without growing.
     const TEXT: usize = 128;
     /// The text's length past which replaced strings are dropped from it.
     const COMPACT_AT: usize = 4 * Self::TEXT;
@@ -210,16 +218,12 @@ impl Values {
         // a field named by hand with one loses it, as in tracing-subscriber's
         // JSON for a value given by `Debug`.
         let name = name.strip_prefix("r#").unwrap_or(name);
-        // Names of one span are one callsite's: the same text, at the same
-        // address, when recorded again.
-        let same = |known: &str| std::ptr::eq(known, name) || known == name;
-        if let Some(entry) = self.entries.iter_mut().find(|(known, _)| same(known)) {
-            entry.1 = value;
-        } else {
-            if self.entries.is_empty() {
-                self.entries.reserve(Self::ENTRIES);
-            }
-            self.entries.push((name, value));
+        let index = field.index();
+        if index >= self.slots.len() {
+            self.slots.resize(index + 1, None);
+        }
+        if let Some(slot) = self.slots.get_mut(index) {
+            *slot = Some((name, value));
         }
     }
 
@@ -244,8 +248,9 @@ impl Values {
     /// bounded buffer.
     fn compact(&mut self) {
         let live: usize = self
-            .entries
+            .slots
             .iter()
+            .flatten()
             .map(|(_, value)| match value {
                 Value::Text(range) => range.len(),
                 _ => 0,
@@ -255,7 +260,7 @@ impl Values {
             return;
         }
         let mut text = String::with_capacity(live.max(Self::TEXT));
-        for (_, value) in &mut self.entries {
+        for (_, value) in self.slots.iter_mut().flatten() {
             if let Value::Text(range) = value {
                 let start = text.len();
                 text.push_str(self.text.get(range.clone()).unwrap_or(""));
