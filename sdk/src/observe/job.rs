@@ -85,11 +85,7 @@ impl JobObserved {
     #[inline]
     pub(crate) fn action(&self, event: &str, action: Option<&str>) {
         #[cfg(feature = "tracing")]
-        if let (Some(marks), Some(action)) =
-            (self.traced.marks(), super::labels::action(event, action))
-        {
-            let _ = marks.action.set(action);
-        }
+        self.traced.action(event, action);
         let _ = (event, action);
     }
 

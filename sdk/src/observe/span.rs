@@ -70,6 +70,14 @@ impl Traced {
         self.marks.as_deref()
     }
 
+    /// Marks the payload's `action` of `event` (`None` for an event
+    /// without one), as its catalogue name or `unknown`.
+    pub(super) fn action(&self, event: &str, action: Option<&str>) {
+        if let (Some(marks), Some(action)) = (self.marks(), super::labels::action(event, action)) {
+            let _ = marks.action.set(action);
+        }
+    }
+
     /// `future`, inside the span, with the marks as those of its steps.
     pub(super) fn instrument<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
         MARKS.scope(
